@@ -1,0 +1,271 @@
+# The handle_* and replace_* families, dump and print: filters that hand events to user callbacks.
+
+import sys as _sys
+
+# Which events a handle_*/replace_* filter looks at.
+cdef enum Kind:
+    K_STREAM_START = 0
+    K_MESSAGE_START = 1
+    K_DATA = 2
+    K_MESSAGE = 3
+    K_MESSAGE_END = 4
+    K_STREAM_END = 5
+
+KIND_NAMES = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
+DEFAULT_MESSAGE_SIZE_LIMIT = 16 * 1024 * 1024
+
+
+cdef class CallbackFilter(Filter):
+    """A filter that calls user code and may have to wait for what it returns; events meanwhile are held."""
+    cdef object fn
+    cdef int kind
+    cdef Py_ssize_t size_limit
+    cdef list _held                   # events held while waiting for an awaitable; None when not waiting
+    cdef bint _failed
+    cdef bint _started
+    cdef object _head                 # MessageStart of the message being collected (K_MESSAGE)
+    cdef Data _body
+    cdef Event _after                 # an event that goes out once the awaited callback is done
+
+    cdef void _copy_from(self, CallbackFilter p):
+        self.fn = p.fn
+        self.kind = p.kind
+        self.size_limit = p.size_limit
+
+    cdef int on_event(self, Event evt) except -1:
+        cdef list held
+        cdef Py_ssize_t i
+        if self._failed:
+            return 0
+        if self._held is not None:
+            self._held.append(evt)
+            return 0
+        return self.process(evt)
+
+    cdef int process(self, Event evt) except -1:
+        return self.output(evt)
+
+    cdef int resume(self) except -1:
+        held, self._held = self._held, None
+        for i in range(len(held)):
+            if self._held is not None:
+                self._held.extend(held[i:])
+                break
+            if self._failed:
+                break
+            self.process(held[i])
+        return 0
+
+    cdef int fail(self, object exc) except -1:
+        report_error(exc, self.location)
+        self._failed = True
+        self._held = None
+        self.output(StreamEnd('RuntimeError'))
+        return 0
+
+    cdef int run_callback(self, object arg, Event passthrough) except -1:
+        # Calls fn(arg); passthrough (if any) goes out after the callback is done, awaited or not.
+        try:
+            r = self.call(self.fn, arg)
+        except Exception as e:
+            return self.fail(e)
+        if is_awaitable(r):
+            self._held = []
+            self._after = passthrough
+            self.spawn(r, self._done_waiting)
+            return 0
+        self.result(r)
+        if passthrough is not None and not self._failed:
+            self.output(passthrough)
+        return 0
+
+    def _done_waiting(self, task):
+        if self._failed or task.cancelled():
+            return
+        try:
+            r = task.result()
+        except BaseException as e:
+            self.fail(e)
+            return
+        held, self._held = self._held, None
+        after, self._after = self._after, None
+        self.result(r)
+        if after is not None and not self._failed:
+            self.output(after)
+        if self._held is not None:      # the output re-entered and is waiting again: keep the order
+            self._held.extend(held)
+            return
+        self._held = held
+        try:
+            self.resume()
+        except Exception as e:
+            self.fail(e)
+
+    cdef int result(self, object r) except -1:
+        # What handle_* does with a callback's return value: nothing.
+        return 0
+
+    cdef int collect(self, Event evt) except -1:
+        # For *_message: gathers MessageStart + Data into one Message; returns 1 at MessageEnd.
+        if isinstance(evt, MessageStart):
+            self._head = (<MessageStart>evt).head
+            self._body = Data.__new__(Data)
+            return 0
+        if isinstance(evt, Data):
+            if self._body is not None and self._body._size < self.size_limit:
+                self._body._push_data(<Data>evt)
+            return 0
+        if isinstance(evt, MessageEnd):
+            return 1 if self._body is not None else 0
+        return 0
+
+    def describe(self):
+        return '%s_%s' % ('handle' if type(self) is HandleFilter else 'replace', KIND_NAMES[self.kind])
+
+
+cdef class HandleFilter(CallbackFilter):
+    """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
+
+    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        if not callable(fn):
+            raise TypeError('handle_%s needs a callable' % KIND_NAMES[kind])
+        self.fn = fn
+        self.kind = kind
+        self.size_limit = size_limit
+
+    cdef Filter clone(self):
+        cdef HandleFilter f = HandleFilter.__new__(HandleFilter)
+        f._copy_from(self)
+        return f
+
+    cdef int process(self, Event evt) except -1:
+        cdef int k = self.kind
+        cdef Message m
+        if k == K_DATA:
+            if isinstance(evt, Data):
+                return self.run_callback(evt, evt)
+        elif k == K_MESSAGE_START:
+            if isinstance(evt, MessageStart):
+                return self.run_callback(evt, evt)
+        elif k == K_MESSAGE:
+            if self.collect(evt):
+                m = Message.__new__(Message)
+                m.head, m.body, m.tail = self._head, self._body, (<MessageEnd>evt).tail
+                self._head = self._body = None
+                return self.run_callback(m, evt)
+        elif k == K_MESSAGE_END:
+            if isinstance(evt, MessageEnd):
+                return self.run_callback(evt, evt)
+        elif k == K_STREAM_START:
+            if not self._started:
+                self._started = True
+                return self.run_callback(evt, evt)
+        elif k == K_STREAM_END:
+            if isinstance(evt, StreamEnd):
+                return self.run_callback(evt, evt)
+        return self.output(evt)
+
+
+cdef class ReplaceFilter(CallbackFilter):
+    """replace_<kind>(callback or value): puts what the callback returns in place of the event or message.
+
+    The callback may return an event, a Message, bytes/str (as Data), a list of those, None (drop), or an
+    awaitable of any of these.
+    """
+
+    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        self.fn = fn
+        self.kind = kind
+        self.size_limit = size_limit
+
+    cdef Filter clone(self):
+        cdef ReplaceFilter f = ReplaceFilter.__new__(ReplaceFilter)
+        f._copy_from(self)
+        return f
+
+    cdef int replace(self, object arg) except -1:
+        if callable(self.fn):
+            return self.run_callback(arg, None)
+        return self.result(self.fn)
+
+    cdef int result(self, object r) except -1:
+        return emit_value(self, r)
+
+    cdef int process(self, Event evt) except -1:
+        cdef int k = self.kind
+        cdef Message m
+        if k == K_DATA:
+            if isinstance(evt, Data):
+                return self.replace(evt)
+        elif k == K_MESSAGE_START:
+            if isinstance(evt, MessageStart):
+                return self.replace(evt)
+        elif k == K_MESSAGE:
+            if isinstance(evt, (MessageStart, Data)) or (isinstance(evt, MessageEnd) and self._body is not None):
+                if self.collect(evt):
+                    m = Message.__new__(Message)
+                    m.head, m.body, m.tail = self._head, self._body, (<MessageEnd>evt).tail
+                    self._head = self._body = None
+                    return self.replace(m)
+                return 0
+        elif k == K_MESSAGE_END:
+            if isinstance(evt, MessageEnd):
+                return self.replace(evt)
+        elif k == K_STREAM_START:
+            if not self._started:
+                self._started = True
+                return self.replace(evt)
+        elif k == K_STREAM_END:
+            if isinstance(evt, StreamEnd):
+                return self.replace(evt)
+        return self.output(evt)
+
+
+cdef int emit_value(Filter f, object r) except -1:
+    # Turns what a callback returned into events.
+    if r is None:
+        return 0
+    if isinstance(r, Event):
+        return f.output(<Event>r)
+    if isinstance(r, Message):
+        return (<Message>r).emit(f.next)
+    if isinstance(r, (list, tuple)):
+        for x in r:
+            emit_value(f, x)
+        return 0
+    if isinstance(r, (bytes, str, bytearray, memoryview)):
+        return f.output(Data(r))
+    raise TypeError('a replace callback returned %s; expected an event, a Message, bytes, str, a list or None'
+                    % type(r).__name__)
+
+
+cdef class DumpFilter(Filter):
+    """dump(tag=''): prints every event that passes, for debugging; passes them on unchanged."""
+    cdef object tag
+
+    def __init__(self, tag=''):
+        self.tag = tag
+
+    cdef Filter clone(self):
+        cdef DumpFilter f = DumpFilter.__new__(DumpFilter)
+        f.tag = self.tag
+        return f
+
+    cdef int on_event(self, Event evt) except -1:
+        tag = self.evaluate(self.tag)
+        prefix = '[%s] ' % tag if tag else ''
+        print(prefix + repr(evt), file=_sys.stdout, flush=True)
+        return self.output(evt)
+
+
+cdef class PrintFilter(Filter):
+    """print(): writes the Data that passes to standard output as text; passes every event on."""
+
+    cdef Filter clone(self):
+        return PrintFilter.__new__(PrintFilter)
+
+    cdef int on_event(self, Event evt) except -1:
+        if isinstance(evt, Data):
+            _sys.stdout.write((<Data>evt).to_str(errors='replace'))
+            _sys.stdout.flush()
+        return self.output(evt)

@@ -1,0 +1,172 @@
+# Data: a chunked byte buffer. Chunks are kept as the bytes objects (or memoryviews) they arrived in, so pushing,
+# shifting and passing data along never copies; only to_bytes() of a multi-chunk buffer joins them.
+
+cdef class Event:
+    """Base of the four events that flow through pipelines."""
+    pass
+
+
+cdef inline object _as_chunk(object x):
+    if PyBytes_Check(x):
+        return x
+    if PyUnicode_Check(x):
+        return (<str>x).encode('utf-8')
+    if isinstance(x, (bytearray, memoryview)):
+        return bytes(x)
+    raise TypeError('Data accepts bytes, str, bytearray, memoryview or Data, not %s' % type(x).__name__)
+
+
+cdef class Data(Event):
+    """A chunk of a stream's bytes: push, shift and slice without copying; to_bytes()/to_str() to read it."""
+
+    cdef object _one      # the only chunk, or the first when _more is set
+    cdef list _more       # all chunks once there are two or more
+    cdef Py_ssize_t _size
+
+    def __init__(self, content=None):
+        self._one = None
+        self._more = None
+        self._size = 0
+        if content is not None:
+            self.push(content)
+
+    @staticmethod
+    cdef Data wrap(object chunk):
+        # The fast way in from a socket: one bytes object, no checks.
+        cdef Data d = Data.__new__(Data)
+        d._one = chunk
+        d._size = len(chunk)
+        return d
+
+    cdef void _push_chunk(self, object chunk):
+        cdef Py_ssize_t n = len(chunk)
+        if n == 0:
+            return
+        if self._one is None:
+            self._one = chunk
+        elif self._more is None:
+            self._more = [self._one, chunk]
+        else:
+            self._more.append(chunk)
+        self._size += n
+
+    cdef void _push_data(self, Data other):
+        if other._more is not None:
+            for c in other._more:
+                self._push_chunk(c)
+        elif other._one is not None:
+            self._push_chunk(other._one)
+
+    def push(self, content):
+        """Append bytes, str (as UTF-8), or another Data's chunks. Returns self."""
+        if isinstance(content, Data):
+            self._push_data(<Data>content)
+        else:
+            self._push_chunk(_as_chunk(content))
+        return self
+
+    cpdef list chunks(self):
+        """The chunks, in order, as bytes-like objects."""
+        if self._more is not None:
+            return list(self._more)
+        if self._one is not None:
+            return [self._one]
+        return []
+
+    cpdef Data shift(self, Py_ssize_t n):
+        """Remove the first n bytes and return them as a new Data."""
+        cdef Data head = Data.__new__(Data)
+        cdef list chunks
+        cdef Py_ssize_t i, size
+        if n <= 0:
+            return head
+        if n >= self._size:
+            head._one, head._more, head._size = self._one, self._more, self._size
+            self._one = None
+            self._more = None
+            self._size = 0
+            return head
+        chunks = self.chunks()
+        i = 0
+        while n > 0:
+            c = chunks[i]
+            size = len(c)
+            if size <= n:
+                head._push_chunk(c)
+                n -= size
+                i += 1
+            else:
+                mv = memoryview(c)
+                head._push_chunk(mv[:n])
+                chunks[i] = mv[n:]
+                n = 0
+        rest = chunks[i:]
+        self._one = None
+        self._more = None
+        self._size = 0
+        for c in rest:
+            self._push_chunk(c)
+        return head
+
+    def slice(self, Py_ssize_t start, Py_ssize_t end=-1):
+        """A new Data with bytes [start, end) of this one, sharing its chunks."""
+        if end < 0 or end > self._size:
+            end = self._size
+        cdef Data out = Data.__new__(Data)
+        cdef Py_ssize_t pos = 0, size, a, b
+        if start >= end:
+            return out
+        for c in self.chunks():
+            size = len(c)
+            if pos + size > start and pos < end:
+                a = start - pos if start > pos else 0
+                b = end - pos if end - pos < size else size
+                if a == 0 and b == size:
+                    out._push_chunk(c)
+                else:
+                    out._push_chunk(memoryview(c)[a:b])
+            pos += size
+            if pos >= end:
+                break
+        return out
+
+    cpdef bytes to_bytes(self):
+        """All the bytes, joined (no copy when there is one bytes chunk)."""
+        if self._more is not None:
+            return b''.join(self._more)
+        if self._one is None:
+            return b''
+        if PyBytes_Check(self._one):
+            return <bytes>self._one
+        return bytes(self._one)
+
+    def to_str(self, encoding='utf-8', errors='strict'):
+        """The bytes decoded as text (UTF-8 by default)."""
+        return self.to_bytes().decode(encoding, errors)
+
+    @property
+    def size(self):
+        return self._size
+
+    def __len__(self):
+        return self._size
+
+    def __bytes__(self):
+        return self.to_bytes()
+
+    def __bool__(self):
+        return self._size > 0
+
+    def __eq__(self, other):
+        if isinstance(other, Data):
+            return self.to_bytes() == (<Data>other).to_bytes()
+        if isinstance(other, (bytes, bytearray)):
+            return self.to_bytes() == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.to_bytes())
+
+    def __repr__(self):
+        b = self.to_bytes()
+        return 'Data(%r%s)' % (b[:64], '...' if len(b) > 64 else '')

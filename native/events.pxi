@@ -1,0 +1,77 @@
+# The events of a stream, and Message: a whole message (head, body, tail) as one value.
+
+cdef class MessageStart(Event):
+    """Begins a message; head is the protocol's head object (an HTTP RequestHead or ResponseHead, a dict, ...)."""
+    cdef public object head
+
+    def __init__(self, head=None):
+        self.head = head
+
+    def __repr__(self):
+        return 'MessageStart(%r)' % (self.head,)
+
+
+cdef class MessageEnd(Event):
+    """Ends a message; tail carries trailers, payload anything a filter wants to pass along with the end."""
+    cdef public object tail
+    cdef public object payload
+
+    def __init__(self, tail=None, payload=None):
+        self.tail = tail
+        self.payload = payload
+
+    def __repr__(self):
+        return 'MessageEnd(%r)' % (self.tail,)
+
+
+# The reasons a stream can end with. None means it ended normally.
+STREAM_END_ERRORS = (
+    'ConnectionRefused', 'ConnectionReset', 'ConnectionTimeout', 'ReadTimeout', 'WriteTimeout', 'IdleTimeout',
+    'CannotResolve', 'ReadError', 'WriteError', 'ProtocolError', 'BufferOverflow', 'Unauthorized', 'RuntimeError',
+    'UnknownError',
+)
+
+
+cdef class StreamEnd(Event):
+    """Ends a stream; error is None for a normal end, else one of STREAM_END_ERRORS."""
+    cdef public object error
+
+    def __init__(self, error=None):
+        self.error = error
+
+    def __repr__(self):
+        return 'StreamEnd(%r)' % (self.error,) if self.error else 'StreamEnd()'
+
+
+cdef StreamEnd STREAM_END_OK = StreamEnd()
+
+
+@cython.freelist(64)
+cdef class Message:
+    """A whole message: head (protocol-specific: for HTTP a dict or RequestHead/ResponseHead), body (Data), tail."""
+    cdef public object head
+    cdef public Data body
+    cdef public object tail
+
+    def __init__(self, head=None, body=None, tail=None):
+        if body is None and head is not None and not isinstance(head, (dict, RequestHead, ResponseHead)) \
+                and isinstance(head, (str, bytes, bytearray, Data)):
+            head, body = None, head
+        self.head = head
+        if body is None:
+            self.body = Data.__new__(Data)
+        elif isinstance(body, Data):
+            self.body = <Data>body
+        else:
+            self.body = Data(body)
+        self.tail = tail
+
+    cdef int emit(self, EventTarget out) except -1:
+        out.on_event(MessageStart(self.head))
+        if self.body._size:
+            out.on_event(self.body)
+        out.on_event(MessageEnd(self.tail))
+        return 0
+
+    def __repr__(self):
+        return 'Message(%r, %r)' % (self.head, self.body)

@@ -1,0 +1,234 @@
+# Filters that route a stream through other pipelines: link, branch, fork, use/chain, and wait.
+
+cdef class LinkFilter(Filter):
+    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here."""
+    cdef LayoutRef target
+    cdef Pipeline sub
+
+    def __init__(self, LayoutRef target):
+        self.target = target
+
+    cdef Filter clone(self):
+        cdef LinkFilter f = LinkFilter.__new__(LinkFilter)
+        f.target = self.target
+        return f
+
+    def sub_layouts(self):
+        return (self.target,)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.sub is None:
+            self.sub = start_pipeline(self.target, self.pipeline.context, self.next)
+        return self.sub.on_event(evt)
+
+    cdef void shutdown(self):
+        if self.sub is not None:
+            self.sub.shutdown()
+
+    def describe(self):
+        return 'link(%s)' % self.target.name
+
+
+cdef class BranchFilter(Filter):
+    """branch(cond1, pipeline1, cond2, pipeline2, ..., default): on the stream's first event, picks the first
+    pipeline whose condition is true (a condition is a callable or a plain value); None as a pipeline passes the
+    stream straight on."""
+    cdef list conditions
+    cdef list targets                  # LayoutRef or None
+    cdef object default                # LayoutRef or None
+    cdef EventTarget chosen
+    cdef Pipeline sub
+
+    def __init__(self, conditions, targets, default):
+        self.conditions = list(conditions)
+        self.targets = list(targets)
+        self.default = default
+
+    cdef Filter clone(self):
+        cdef BranchFilter f = BranchFilter.__new__(BranchFilter)
+        f.conditions, f.targets, f.default = self.conditions, self.targets, self.default
+        return f
+
+    def sub_layouts(self):
+        return tuple(t for t in self.targets + [self.default] if t is not None)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.chosen is None:
+            target = self.default
+            for i in range(len(self.conditions)):
+                if self.evaluate(self.conditions[i]):
+                    target = self.targets[i]
+                    break
+            if target is None:
+                self.chosen = self.next
+            else:
+                self.sub = start_pipeline(<LayoutRef>target, self.pipeline.context, self.next)
+                self.chosen = self.sub
+        return self.chosen.on_event(evt)
+
+    cdef void shutdown(self):
+        if self.sub is not None:
+            self.sub.shutdown()
+
+
+cdef class ForkFilter(Filter):
+    """fork(count=1): copies the stream into count (an int, a list, or a callable giving either) sub-pipelines whose
+    output is dropped; the stream itself goes on unchanged."""
+    cdef LayoutRef target
+    cdef object count
+    cdef list subs
+    cdef EventTarget sink
+
+    def __init__(self, LayoutRef target, count=1):
+        self.target = target
+        self.count = count
+
+    cdef Filter clone(self):
+        cdef ForkFilter f = ForkFilter.__new__(ForkFilter)
+        f.target, f.count = self.target, self.count
+        return f
+
+    def sub_layouts(self):
+        return (self.target,)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.subs is None:
+            n = self.evaluate(self.count)
+            if isinstance(n, (list, tuple)):
+                n = len(n)
+            self.sink = EventTarget()
+            self.subs = [start_pipeline(self.target, self.pipeline.context, self.sink) for _ in range(int(n))]
+        for p in self.subs:
+            (<Pipeline>p).on_event(evt)
+        return self.output(evt)
+
+    cdef void shutdown(self):
+        if self.subs is not None:
+            for p in self.subs:
+                (<Pipeline>p).shutdown()
+
+
+cdef class UseFilter(Filter):
+    """use(modules, name): runs the stream through the pipeline `name` of the first module; each module's chain()
+    goes on to the same-named pipeline of the next module; the last one's output goes on from here."""
+    cdef list layouts                  # LayoutRef per module
+    cdef Pipeline sub
+
+    def __init__(self, layouts):
+        self.layouts = list(layouts)
+
+    cdef Filter clone(self):
+        cdef UseFilter f = UseFilter.__new__(UseFilter)
+        f.layouts = self.layouts
+        return f
+
+    def sub_layouts(self):
+        return tuple(self.layouts)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.sub is None:
+            if not self.layouts:
+                return self.output(evt)
+            self.sub = start_pipeline(<LayoutRef>self.layouts[0], self.pipeline.context, self.next)
+            self.sub.chain_layouts = self.layouts
+            self.sub.chain_index = 0
+        return self.sub.on_event(evt)
+
+    cdef void shutdown(self):
+        if self.sub is not None:
+            self.sub.shutdown()
+
+
+cdef class ChainFilter(Filter):
+    """chain(): inside a module run by use(), goes on to the next module's pipeline; after the last, passes on."""
+    cdef EventTarget target
+    cdef Pipeline sub
+
+    cdef Filter clone(self):
+        return ChainFilter.__new__(ChainFilter)
+
+    cdef int on_event(self, Event evt) except -1:
+        cdef Pipeline p
+        cdef int i
+        if self.target is None:
+            p = self.pipeline
+            layouts = p.chain_layouts
+            i = p.chain_index + 1
+            if layouts is not None and i < len(layouts):
+                self.sub = start_pipeline(<LayoutRef>layouts[i], p.context, self.next)
+                self.sub.chain_layouts = layouts
+                self.sub.chain_index = i
+                self.target = self.sub
+            else:
+                self.target = self.next
+        return self.target.on_event(evt)
+
+    cdef void shutdown(self):
+        if self.sub is not None:
+            self.sub.shutdown()
+
+
+cdef class WaitFilter(Filter):
+    """wait(condition, timeout=None): holds the stream's events until condition() is true, then lets them all go.
+    The condition is checked on every event and every few milliseconds; on timeout the stream ends."""
+    cdef object condition
+    cdef object timeout
+    cdef list held
+    cdef bint open
+    cdef object timer
+    cdef double deadline
+
+    def __init__(self, condition, timeout=None):
+        self.condition = condition
+        self.timeout = timeout
+
+    cdef Filter clone(self):
+        cdef WaitFilter f = WaitFilter.__new__(WaitFilter)
+        f.condition, f.timeout = self.condition, self.timeout
+        return f
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.open:
+            return self.output(evt)
+        if self.held is None:
+            self.held = []
+        self.held.append(evt)
+        return self.check()
+
+    cdef int check(self) except -1:
+        if self.evaluate(self.condition):
+            self.open = True
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            held, self.held = self.held, None
+            for e in held:
+                self.output(e)
+        elif self.timer is None:
+            loop = _asyncio.get_event_loop()
+            if self.timeout is not None:
+                self.deadline = loop.time() + float(self.timeout)
+            else:
+                self.deadline = -1
+            self.timer = loop.call_later(0.005, self._poll)
+        return 0
+
+    def _poll(self):
+        self.timer = None
+        if self.open or self.held is None:
+            return
+        loop = _asyncio.get_event_loop()
+        if self.deadline >= 0 and loop.time() >= self.deadline:
+            self.held = None
+            self.open = True
+            self.output(StreamEnd('ReadTimeout'))
+            return
+        try:
+            self.check()
+        except Exception as e:
+            report_error(e, self.location)
+
+    cdef void shutdown(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None

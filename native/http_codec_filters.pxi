@@ -1,0 +1,158 @@
+# decode_http_request / decode_http_response / encode_http_request / encode_http_response: the HTTP/1.x codec as
+# plain filters, between bytes (Data) and messages (MessageStart, Data, MessageEnd).
+
+@cython.freelist(64)
+cdef class MessageEncoder:
+    """Encodes one message after another into Data for `out`. A body up to BUFFER_BODY goes with Content-Length in
+    one write; a longer one streams chunked."""
+    cdef EventTarget out
+    cdef bint response
+    cdef HttpHead head
+    cdef list body
+    cdef int64_t body_len
+    cdef bint started
+    cdef bint chunked
+    cdef public bint head_request       # encoding the response to a HEAD request
+    cdef public bint keep_alive
+    cdef public bint keep                # keep a copy of a fully buffered request (for a retry)
+    cdef public bytes whole
+
+    def __init__(self, EventTarget out, bint response):
+        self.out = out
+        self.response = response
+        self.keep_alive = True
+
+    cdef int start(self, object head) except -1:
+        self.head = as_response_head(head) if self.response else as_request_head(head)
+        self.body = None
+        self.body_len = 0
+        self.started = False
+        self.chunked = False
+        self.whole = None
+        return 0
+
+    cdef int data(self, Data d) except -1:
+        if self.head is None or d._size == 0:
+            return 0
+        if not self.started:
+            if self.body is None:
+                self.body = []
+            self.body.extend(d.chunks())
+            self.body_len += d._size
+            if self.body_len > BUFFER_BODY:
+                wb_reset()
+                self.write_head(-1, True)
+                for c in self.body:
+                    wb_chunk(c)
+                self.body = None
+                self.started = True
+                self.chunked = True
+                return self.out.on_event(Data.wrap(wb_take()))
+            return 0
+        wb_reset()
+        for c in d.chunks():
+            wb_chunk(c)
+        return self.out.on_event(Data.wrap(wb_take()))
+
+    cdef int write_head(self, int64_t length, bint chunked) except -1:
+        if self.response:
+            return write_response_head(<ResponseHead>self.head, length, chunked, self.head_request, 11,
+                                       self.keep_alive)
+        return write_request_head(<RequestHead>self.head, length, chunked)
+
+    cdef int end(self) except -1:
+        cdef bytes b
+        if self.head is None:
+            return 0
+        if not self.started:
+            wb_reset()
+            self.write_head(self.body_len, False)
+            if self.body is not None and not self.head_request:
+                for c in self.body:
+                    wb_obj(c)
+            b = wb_take()
+            if self.keep:
+                self.whole = b
+            self.head = None
+            self.body = None
+            return self.out.on_event(Data.wrap(b))
+        self.head = None
+        return self.out.on_event(Data.wrap(LAST_CHUNK))
+
+
+cdef class DecodeHTTP(HttpSink):
+    """decode_http_request() / decode_http_response(): bytes in, HTTP messages out."""
+    cdef bint response_mode
+    cdef HttpLimits limits
+    cdef object bodiless                # decode_http_response: callable telling a response has no body (HEAD)
+    cdef HttpDecoder decoder
+
+    def __init__(self, bint response_mode, HttpLimits limits=None, bodiless=None):
+        self.response_mode = response_mode
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        self.bodiless = bodiless
+
+    cdef Filter clone(self):
+        cdef DecodeHTTP f = DecodeHTTP.__new__(DecodeHTTP)
+        f.response_mode, f.limits, f.bodiless = self.response_mode, self.limits, self.bodiless
+        f.decoder = HttpDecoder(f, f.response_mode, f.limits)
+        return f
+
+    cdef int on_event(self, Event evt) except -1:
+        if isinstance(evt, Data):
+            if self.bodiless is not None and self.decoder.idle():
+                self.decoder.head_request = bool(self.evaluate(self.bodiless))
+            for c in (<Data>evt).chunks():
+                self.decoder.feed(c)
+            return 0
+        if isinstance(evt, StreamEnd):
+            self.decoder.feed_eof()
+            return self.output(evt)
+        return 0
+
+    cdef int on_head(self, HttpHead head) except -1:
+        return self.output(MessageStart(head))
+
+    cdef int on_body(self, object chunk) except -1:
+        return self.output(Data.wrap(chunk) if PyBytes_Check(chunk) else Data(chunk))
+
+    cdef int on_end(self) except -1:
+        return self.output(MessageEnd())
+
+    cdef int on_error(self, int status) except -1:
+        return self.output(StreamEnd('ProtocolError'))
+
+    def describe(self):
+        return 'decode_http_response' if self.response_mode else 'decode_http_request'
+
+
+cdef class EncodeHTTP(Filter):
+    """encode_http_request() / encode_http_response(): HTTP messages in, bytes out."""
+    cdef bint response_mode
+    cdef object head_request            # encode_http_response: callable telling the request was HEAD
+    cdef MessageEncoder encoder
+
+    def __init__(self, bint response_mode, head_request=None):
+        self.response_mode = response_mode
+        self.head_request = head_request
+
+    cdef Filter clone(self):
+        cdef EncodeHTTP f = EncodeHTTP.__new__(EncodeHTTP)
+        f.response_mode, f.head_request = self.response_mode, self.head_request
+        return f
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.encoder is None:
+            self.encoder = MessageEncoder(self.next, self.response_mode)
+        if isinstance(evt, MessageStart):
+            if self.head_request is not None:
+                self.encoder.head_request = bool(self.evaluate(self.head_request))
+            return self.encoder.start((<MessageStart>evt).head)
+        if isinstance(evt, Data):
+            return self.encoder.data(<Data>evt)
+        if isinstance(evt, MessageEnd):
+            return self.encoder.end()
+        return self.output(evt)
+
+    def describe(self):
+        return 'encode_http_response' if self.response_mode else 'encode_http_request'

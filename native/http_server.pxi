@@ -1,0 +1,504 @@
+# The server side of HTTP/1.x: serve_http and demux_http. Both decode requests from the client's bytes, keep one
+# ResponseSlot per request so that pipelined responses go out in request order, and encode each response for the
+# client: keep-alive, Connection: close, HTTP/1.0, HEAD, 100-continue. Everything written while handling one read
+# leaves as one Data event, so the socket sees one write.
+
+cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
+cdef int BUFFER_BODY = 16 * 1024        # a response body up to this size is sent with Content-Length in one piece
+
+
+cdef bytes error_response(int status, bint keep_alive):
+    text = STATUS_TEXT.get(status, 'Error')
+    body = ('%d %s\n' % (status, text)).encode('latin-1')
+    return ('HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n%s\r\n' % (
+        status, text, len(body), '' if keep_alive else 'connection: close\r\n')).encode('latin-1') + body
+
+
+cdef dict STREAM_ERROR_STATUS = {
+    'ConnectionTimeout': 504, 'ReadTimeout': 504, 'WriteTimeout': 504, 'IdleTimeout': 504,
+    'RuntimeError': 500, 'BufferOverflow': 502,
+}
+
+
+cdef class ResponseSlot(EventTarget):
+    """One request's place in the response order, and the encoder of its response."""
+    cdef HttpServerBase server
+    cdef RequestHead req
+    cdef bint head_request
+    cdef bint keep_alive
+    cdef bint need_continue
+    cdef bint request_done
+    cdef bint started                  # the response head has been encoded
+    cdef bint done                     # the whole response has been encoded
+    cdef ResponseHead resp
+    cdef list body                     # body chunks held until the head can be written
+    cdef int64_t body_len
+    cdef bint chunked
+    cdef int64_t declared               # streaming with a Content-Length: bytes still to come
+    cdef list out                      # encoded bytes waiting for the slots ahead of this one
+    cdef Pipeline sub
+    cdef Data req_body                 # serve_http: the request body being collected
+
+    cdef int emit(self, object b) except -1:
+        if self.server.ended or not self.server.queue:
+            return 0                      # the connection is gone
+        if self.server.queue[0] is self:
+            self.server.write(b)
+        else:
+            if self.out is None:
+                self.out = []
+            self.out.append(b)
+        return 0
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.done:
+            return 0
+        if isinstance(evt, Data):
+            return self.on_data(<Data>evt)
+        if isinstance(evt, MessageStart):
+            if self.resp is None:
+                self.resp = as_response_head((<MessageStart>evt).head)
+                self.body = None
+                self.body_len = 0
+            return 0
+        if isinstance(evt, MessageEnd):
+            if self.resp is not None:
+                return self.finish()
+            return 0
+        if isinstance(evt, StreamEnd):
+            return self.on_stream_end((<StreamEnd>evt).error)
+        return 0
+
+    cdef int on_data(self, Data d) except -1:
+        if self.resp is None or d._size == 0:
+            return 0
+        if not self.started:
+            if self.body is None:
+                self.body = [d]
+            else:
+                self.body.append(d)
+            self.body_len += d._size
+            if self.body_len > BUFFER_BODY and not self.head_request:
+                self.start_streaming()
+            return 0
+        if self.head_request:
+            return 0
+        if self.chunked:
+            wb_reset()
+            for c in d.chunks():
+                wb_chunk(c)
+            return self.emit(wb_take())
+        self.declared -= d._size
+        for c in d.chunks():
+            self.emit(c)
+        return 0
+
+    cdef int start_streaming(self) except -1:
+        # The body is too big to hold: write the head now, with the length the response declared if it has one.
+        cdef int64_t declared = self.resp.content_length
+        self.started = True
+        wb_reset()
+        if declared >= 0 and not self.resp.chunked:
+            self.chunked = False
+            write_response_head(self.resp, declared, False, False, self.req.version, self.keep_alive)
+            self.declared = declared - self.body_len
+            self.emit(wb_take())
+            for d in self.body:
+                for c in (<Data>d).chunks():
+                    self.emit(c)
+        else:
+            self.chunked = True
+            write_response_head(self.resp, -1, True, False, self.req.version, self.keep_alive)
+            for d in self.body:
+                for c in (<Data>d).chunks():
+                    wb_chunk(c)
+            self.emit(wb_take())
+        self.body = None
+        return 0
+
+    cdef int finish(self) except -1:
+        cdef Data d
+        if not self.started:
+            wb_reset()
+            write_response_head(self.resp, self.body_len, False, self.head_request, self.req.version,
+                                self.keep_alive)
+            if self.body is not None and not self.head_request and status_has_body(self.resp.status):
+                for x in self.body:
+                    d = <Data>x
+                    if d._more is None:
+                        wb_obj(d._one)
+                    else:
+                        for c in d._more:
+                            wb_obj(c)
+            self.body = None
+            self.started = True
+            self.emit(wb_take())
+        elif self.chunked:
+            self.emit(LAST_CHUNK)
+        elif self.declared != 0 and not self.head_request:
+            # The body did not match the length the response declared: the client cannot be told; hang up.
+            self.keep_alive = False
+        self.done = True
+        return self.server.slot_done(self)
+
+    cdef int respond(self, object r) except -1:
+        # serve_http: what the handler returned.
+        if r is None:
+            r = Message()
+        elif not isinstance(r, Message):
+            if isinstance(r, (str, bytes, bytearray, Data)):
+                r = Message(None, r)
+            else:
+                raise TypeError('a serve_http handler returned %s; expected a Message, str, bytes or None'
+                                % type(r).__name__)
+        return (<Message>r).emit(self)
+
+    cdef int on_stream_end(self, object error) except -1:
+        cdef int status
+        if self.done:
+            return 0
+        if not self.started:
+            # No response at all, or one not yet written: answer with an error status instead.
+            status = STREAM_ERROR_STATUS.get(error, 502) if error is not None else 502
+            self.resp = None
+            self.body = None
+            self.started = True
+            self.done = True
+            self.emit(error_response(status, self.keep_alive))
+            return self.server.slot_done(self)
+        self.keep_alive = False
+        self.done = True
+        self.server.abort_after(self)
+        return self.server.slot_done(self)
+
+
+cdef class HttpServerBase(HttpSink):
+    """Decodes requests and puts the responses in order; serve_http and demux_http say how a request is answered."""
+    cdef HttpLimits limits
+    cdef HttpDecoder decoder
+    cdef list queue                    # ResponseSlots, oldest first
+    cdef ResponseSlot current          # the slot of the request being received
+    cdef list outbuf                   # bytes written while handling one input event
+    cdef int batching
+    cdef bint closing                  # no further requests will be answered
+    cdef bint input_ended
+    cdef bint ended
+    cdef bint aborting
+
+    cdef void setup(self):
+        self.decoder = HttpDecoder(self, False, self.limits)
+        self.queue = []
+        self.outbuf = []
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.ended:
+            return 0
+        if isinstance(evt, Data):
+            self.batching += 1
+            try:
+                if (<Data>evt)._more is None:
+                    if (<Data>evt)._one is not None:
+                        self.decoder.feed((<Data>evt)._one)
+                else:
+                    for c in (<Data>evt)._more:
+                        self.decoder.feed(c)
+            finally:
+                self.batching -= 1
+            return self.flush()
+        if isinstance(evt, StreamEnd):
+            return self.on_input_end((<StreamEnd>evt).error)
+        return 0
+
+    cdef int write(self, object b) except -1:
+        self.outbuf.append(b)
+        if self.batching == 0:
+            return self.flush()
+        return 0
+
+    cdef int flush(self) except -1:
+        cdef Data d
+        if self.outbuf:
+            d = Data.__new__(Data)
+            if len(self.outbuf) == 1:
+                d._one = self.outbuf[0]
+                d._size = len(d._one)
+                self.outbuf = []
+            else:
+                d._more = self.outbuf
+                d._size = sum([len(x) for x in self.outbuf])
+                d._one = self.outbuf[0]
+                self.outbuf = []
+            self.output(d)
+        if self.closing and not self.queue and not self.ended:
+            self.ended = True
+            self.output(STREAM_END_OK)
+        return 0
+
+    cdef ResponseSlot new_slot(self, RequestHead h):
+        cdef ResponseSlot s = ResponseSlot.__new__(ResponseSlot)
+        s.server = self
+        s.req = h
+        s.head_request = h.is_head_method()
+        s.keep_alive = h.keep_alive
+        s.need_continue = h.expect_continue and h.version == 11 and (h.content_length > 0 or h.chunked)
+        return s
+
+    cdef int on_head(self, HttpHead head) except -1:
+        cdef RequestHead h = <RequestHead>head
+        cdef ResponseSlot s
+        if self.closing:
+            self.decoder.state = S_DEAD
+            return 0
+        s = self.new_slot(h)
+        if not s.keep_alive:
+            self.closing = True
+        self.queue.append(s)
+        self.current = s
+        if s.need_continue and self.queue[0] is s:
+            s.need_continue = False
+            self.write(CONTINUE_100)
+        return self.request_start(s)
+
+    cdef int on_body(self, object chunk) except -1:
+        if self.current is not None:
+            return self.request_body(self.current, chunk)
+        return 0
+
+    cdef int on_end(self) except -1:
+        cdef ResponseSlot s = self.current
+        if s is not None:
+            self.current = None
+            s.request_done = True
+            return self.request_end(s)
+        return 0
+
+    cdef int on_error(self, int status) except -1:
+        # A malformed or oversized request: answer it after what is already queued, then close.
+        cdef ResponseSlot s
+        if self.current is not None:
+            s = self.current
+            self.current = None
+            if s.sub is not None:
+                s.sub.shutdown()
+            if not s.started:
+                self.queue.remove(s)
+        s = ResponseSlot.__new__(ResponseSlot)
+        s.server = self
+        s.req = RequestHead.__new__(RequestHead)
+        s.req.version = 11
+        s.started = True
+        s.done = True
+        self.closing = True
+        self.queue.append(s)
+        s.emit(error_response(status, False))
+        return self.slot_done(s)
+
+    cdef int slot_done(self, ResponseSlot s) except -1:
+        # Pops every finished slot at the head of the queue and lets the next one's held output go.
+        cdef ResponseSlot nxt
+        while self.queue and (<ResponseSlot>self.queue[0]).done:
+            s = self.queue.pop(0)
+            if s.sub is not None and s.request_done:
+                s.sub.shutdown()
+                s.sub = None
+            if not s.keep_alive:
+                self.closing = True
+            if self.aborting or (self.closing and not s.keep_alive):
+                for x in self.queue:
+                    if (<ResponseSlot>x).sub is not None:
+                        (<ResponseSlot>x).sub.shutdown()
+                self.queue = []
+                self.decoder.state = S_DEAD
+                break
+            if self.queue:
+                nxt = self.queue[0]
+                if nxt.need_continue:
+                    nxt.need_continue = False
+                    self.write(CONTINUE_100)
+                if nxt.out is not None:
+                    for b in nxt.out:
+                        self.write(b)
+                    nxt.out = None
+        if self.input_ended and not self.queue:
+            self.closing = True
+        if self.batching == 0:
+            self.flush()
+        return 0
+
+    cdef void abort_after(self, ResponseSlot s):
+        self.aborting = True
+
+    cdef int on_input_end(self, object error) except -1:
+        self.input_ended = True
+        if error is not None:
+            # The client is gone: nothing more can be written.
+            self.shutdown()
+            self.ended = True
+            self.output(StreamEnd(error))
+            return 0
+        if self.current is not None and not self.current.request_done:
+            self.closing = True         # the client stopped mid-request
+        if not self.queue:
+            self.closing = True
+        return self.flush()
+
+    cdef void shutdown(self):
+        self.ended = True
+        if self.queue:
+            for s in self.queue:
+                if (<ResponseSlot>s).sub is not None:
+                    (<ResponseSlot>s).sub.shutdown()
+                    (<ResponseSlot>s).sub = None
+        self.queue = []
+
+    cdef int request_start(self, ResponseSlot s) except -1:
+        return 0
+
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1:
+        return 0
+
+    cdef int request_end(self, ResponseSlot s) except -1:
+        return 0
+
+
+cdef class ServeHTTP(HttpServerBase):
+    """serve_http(handler): answers each request with handler(request Message) -> response Message (or str, bytes,
+    None, or an awaitable of one). A constant Message is encoded once, when the pipeline is built."""
+    cdef object handler
+    cdef dict canned                   # (keep_alive, version, head) -> encoded response, for a constant handler
+
+    def __init__(self, handler, HttpLimits limits=None):
+        self.handler = handler
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        if not callable(handler):
+            if not isinstance(handler, Message):
+                handler = Message(None, handler)
+                self.handler = handler
+            self.canned = {}
+
+    cdef Filter clone(self):
+        cdef ServeHTTP f = ServeHTTP.__new__(ServeHTTP)
+        f.handler = self.handler
+        f.canned = self.canned
+        f.limits = self.limits
+        f.setup()
+        return f
+
+    cdef bytes canned_response(self, ResponseSlot s):
+        key = (s.keep_alive, s.req.version == 10, s.head_request)
+        b = self.canned.get(key)
+        if b is None:
+            m = <Message>self.handler
+            wb_reset()
+            write_response_head(as_response_head(m.head), m.body._size, False, s.head_request,
+                                s.req.version, s.keep_alive)
+            if not s.head_request and status_has_body(as_response_head(m.head).status):
+                wb_obj(m.body.to_bytes())
+            b = wb_take()
+            self.canned[key] = b
+        return <bytes>b
+
+    cdef int request_start(self, ResponseSlot s) except -1:
+        if self.canned is not None:
+            s.started = True
+            s.done = True
+            s.emit(self.canned_response(s))
+            return self.slot_done(s)
+        s.req_body = Data.__new__(Data)
+        return 0
+
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1:
+        if s.req_body is not None:
+            s.req_body._push_chunk(chunk)
+        return 0
+
+    cdef int request_end(self, ResponseSlot s) except -1:
+        cdef Message m
+        if self.canned is not None or s.done:
+            return 0
+        m = Message.__new__(Message)
+        m.head = s.req
+        m.body = s.req_body
+        s.req_body = None
+        try:
+            r = self.call(self.handler, m)
+            if is_awaitable(r):
+                self.spawn(r, lambda task, s=s: self._answered(s, task))
+                return 0
+            return s.respond(r)
+        except Exception as e:
+            report_error(e, self.location)
+            return s.on_stream_end('RuntimeError')
+
+    def _answered(self, ResponseSlot s, task):
+        if self.ended or s.done:
+            return
+        try:
+            if task.cancelled():
+                return
+            try:
+                r = task.result()
+            except BaseException as e:
+                report_error(e, self.location)
+                s.on_stream_end('RuntimeError')
+                return
+            s.respond(r)
+        except Exception as e:
+            report_error(e, self.location)
+            s.on_stream_end('RuntimeError')
+        self.flush()
+
+    def describe(self):
+        return 'serve_http'
+
+
+cdef class DemuxHTTP(HttpServerBase):
+    """demux_http(): gives every request its own sub-pipeline (from .to(...)), which receives the request message
+    and outputs the response message."""
+    cdef LayoutRef target
+
+    def __init__(self, LayoutRef target, HttpLimits limits=None):
+        self.target = target
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+
+    cdef Filter clone(self):
+        cdef DemuxHTTP f = DemuxHTTP.__new__(DemuxHTTP)
+        f.target = self.target
+        f.limits = self.limits
+        f.setup()
+        return f
+
+    def sub_layouts(self):
+        return (self.target,)
+
+    cdef int guarded(self, ResponseSlot s, Event evt) except -1:
+        # An error inside one request's pipeline answers that request with 500 and leaves the others alone.
+        try:
+            s.sub.on_event(evt)
+        except Exception as e:
+            report_error(e, self.location)
+            if s.sub is not None:
+                s.sub.shutdown()
+                s.sub = None
+            s.on_stream_end('RuntimeError')
+        return 0
+
+    cdef int request_start(self, ResponseSlot s) except -1:
+        s.sub = start_pipeline(self.target, self.pipeline.context, s)
+        return self.guarded(s, MessageStart(s.req))
+
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1:
+        if s.sub is not None:
+            return self.guarded(s, Data.wrap(chunk))
+        return 0
+
+    cdef int request_end(self, ResponseSlot s) except -1:
+        if s.sub is not None:
+            self.guarded(s, MessageEnd())
+        if s.done and s.sub is not None:
+            s.sub.shutdown()
+            s.sub = None
+        return 0
+
+    def describe(self):
+        return 'demux_http -> %s' % self.target.name

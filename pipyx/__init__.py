@@ -1,0 +1,14 @@
+"""pipyx: a programmable, scriptable proxy engine for Python, in the spirit of Pipy.
+
+    from pipyx import pipy, Message
+    pipy().listen(8080).serve_http(Message('Hi, there!\\n'))
+"""
+from .__version__ import VERSION as __version__
+from ._native import (Data, Event, MessageStart, MessageEnd, StreamEnd, Message, RequestHead, ResponseHead, Headers,
+                      HttpLimits, ctx)
+from .config import pipy, Configuration, ScriptError
+from . import filters as _filters  # noqa: F401  (adds the filter methods to Configuration)
+from . import algo
+
+__all__ = ['pipy', 'Message', 'Data', 'Event', 'MessageStart', 'MessageEnd', 'StreamEnd', 'RequestHead',
+           'ResponseHead', 'Headers', 'HttpLimits', 'ctx', 'algo', 'Configuration', 'ScriptError']

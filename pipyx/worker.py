@@ -1,0 +1,100 @@
+"""A worker process: opens the program's listeners on uvloop, reloads on SIGHUP, drains on SIGTERM/SIGINT."""
+import asyncio
+import logging
+import signal
+import socket
+
+from ._native import ListenerState
+from .config import ScriptError
+from .loader import load_program
+
+log = logging.getLogger('pipyx')
+
+
+class Worker:
+    def __init__(self, load, reuse_port=False, drain_timeout=10.0):
+        self.load = load                 # () -> Program; raises ScriptError
+        self.reuse_port = reuse_port
+        self.drain_timeout = drain_timeout
+        self.listeners = {}              # (address, port) -> (server, ListenerState)
+        self.stopping = None
+
+    async def run(self, program):
+        loop = asyncio.get_running_loop()
+        self.stopping = loop.create_future()
+        await self.apply(program)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        await self.stopping
+        await self.drain()
+
+    def stop(self):
+        if not self.stopping.done():
+            log.info('stopping: finishing requests in flight (up to %gs)', self.drain_timeout)
+            self.stopping.set_result(None)
+
+    async def reload(self):
+        try:
+            program = self.load()
+        except ScriptError as e:
+            log.error('reload failed, still running the previous version: %s', e)
+            return
+        await self.apply(program)
+        log.info('reloaded %s', program.entry)
+
+    async def apply(self, program):
+        """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there."""
+        loop = asyncio.get_running_loop()
+        wanted = {}
+        for address, port, layout in program.listens:
+            wanted[(address, port)] = layout
+        for key, layout in wanted.items():
+            options = layout.listen_options or {}
+            if key in self.listeners:
+                server, state = self.listeners[key]
+                state.layout = layout
+                state.idle_timeout = float(options.get('idle_timeout', 60.0) or 0)
+                continue
+            state = ListenerState(layout, float(options.get('idle_timeout', 60.0) or 0))
+            state.loop = loop
+            reuse = options.get('reuse_port', self.reuse_port)
+            server = await loop.create_server(state, key[0], key[1], backlog=int(options.get('backlog', 1024)),
+                                              reuse_port=bool(reuse), reuse_address=True)
+            for s in server.sockets:
+                try:
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+            self.listeners[key] = (server, state)
+            log.info('listening on %s:%d', *key)
+        for key in [k for k in self.listeners if k not in wanted]:
+            server, state = self.listeners.pop(key)
+            server.close()
+            state.drain()
+            log.info('stopped listening on %s:%d', *key)
+
+    async def drain(self):
+        loop = asyncio.get_running_loop()
+        for server, state in self.listeners.values():
+            server.close()
+            state.drain()
+        deadline = loop.time() + self.drain_timeout
+        while loop.time() < deadline and any(state.connections for _, state in self.listeners.values()):
+            await asyncio.sleep(0.02)
+            for _, state in self.listeners.values():
+                state.drain()
+        for _, state in self.listeners.values():
+            state.abort_all()
+        await asyncio.sleep(0)
+
+
+def run_worker(script, expression, reuse_port, drain_timeout):
+    import uvloop
+
+    def load():
+        return load_program(script, expression)
+
+    program = load()
+    worker = Worker(load, reuse_port, drain_timeout)
+    uvloop.run(worker.run(program))

@@ -1,0 +1,3 @@
+import os
+from pipyx import pipy, Message
+pipy().listen(int(os.environ.get('PORT', 8080))).serve_http(Message('hi'))

@@ -1,0 +1,101 @@
+"""Fixtures shared by the tests: free ports, and pipyx started as a real process on 127.0.0.1."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class PipyxProcess:
+    """A pipyx process started by a test; stopped (by its pid) when the test ends."""
+
+    def __init__(self, args, cwd=None, env=None):
+        self.args = args
+        e = dict(os.environ)
+        e['PYTHONPATH'] = ROOT + os.pathsep + e.get('PYTHONPATH', '')
+        e['PYTHONUNBUFFERED'] = '1'
+        e.update(env or {})
+        self.log_path = os.path.join(cwd or '/tmp', 'pipyx-%d.log' % time.monotonic_ns())
+        self.log_file = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen([sys.executable, '-m', 'pipyx'] + list(args), cwd=cwd or ROOT, env=e,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def wait_ready(self, port, timeout=10.0):
+        if not wait_port(port, timeout, self.proc):
+            self.stop()
+            raise AssertionError('pipyx did not start listening on %d:\n%s' % (port, self.log()))
+        return self
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=15.0):
+        return self.proc.wait(timeout)
+
+    def stop(self, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def run_pipyx(tmp_path):
+    """run_pipyx(script_text, port=..., args=[...]) writes the script to a temporary main.py, starts pipyx on it
+    and waits for `port` (when given) to accept connections. `{port}` etc. in the text are not expanded: format it
+    yourself. Returns a PipyxProcess; every process is stopped after the test."""
+    started = []
+
+    def start(script=None, port=None, args=(), env=None, path=None, cwd=None):
+        if script is not None:
+            path = tmp_path / ('main-%d.py' % len(started))
+            path.write_text(textwrap.dedent(script))
+        argv = ([str(path)] if path is not None else []) + list(args)
+        p = PipyxProcess(argv, cwd=cwd or str(tmp_path), env=env)
+        started.append(p)
+        if port is not None:
+            p.wait_ready(port)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
