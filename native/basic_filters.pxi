@@ -74,7 +74,10 @@ cdef class CallbackFilter(Filter):
             self._after = passthrough
             self.spawn(r, self._done_waiting)
             return 0
-        self.result(r)
+        try:
+            self.result(r)
+        except Exception as e:
+            return self.fail(e)
         if passthrough is not None and not self._failed:
             self.output(passthrough)
         return 0
@@ -89,7 +92,11 @@ cdef class CallbackFilter(Filter):
             return
         held, self._held = self._held, None
         after, self._after = self._after, None
-        self.result(r)
+        try:
+            self.result(r)
+        except Exception as e:
+            self.fail(e)
+            return
         if after is not None and not self._failed:
             self.output(after)
         if self._held is not None:      # the output re-entered and is waiting again: keep the order
@@ -113,7 +120,10 @@ cdef class CallbackFilter(Filter):
             return 0
         if isinstance(evt, Data):
             if self._body is not None and self._body._size < self.size_limit:
-                self._body._push_data(<Data>evt)
+                if self._body._size + (<Data>evt)._size <= self.size_limit:
+                    self._body._push_data(<Data>evt)
+                else:
+                    self._body._push_data(<Data>(<Data>evt).slice(0, self.size_limit - self._body._size))
             return 0
         if isinstance(evt, MessageEnd):
             return 1 if self._body is not None else 0
@@ -186,7 +196,10 @@ cdef class ReplaceFilter(CallbackFilter):
     cdef int replace(self, object arg) except -1:
         if callable(self.fn):
             return self.run_callback(arg, None)
-        return self.result(self.fn)
+        try:
+            return self.result(self.fn)
+        except Exception as e:
+            return self.fail(e)
 
     cdef int result(self, object r) except -1:
         return emit_value(self, r)
@@ -201,7 +214,7 @@ cdef class ReplaceFilter(CallbackFilter):
             if isinstance(evt, MessageStart):
                 return self.replace(evt)
         elif k == K_MESSAGE:
-            if isinstance(evt, (MessageStart, Data)) or (isinstance(evt, MessageEnd) and self._body is not None):
+            if isinstance(evt, MessageStart) or (isinstance(evt, (Data, MessageEnd)) and self._body is not None):
                 if self.collect(evt):
                     m = Message.__new__(Message)
                     m.head, m.body, m.tail = self._head, self._body, (<MessageEnd>evt).tail

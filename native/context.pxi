@@ -72,32 +72,40 @@ cdef class ContextAccess:
     """
 
     def __getattr__(self, str name):
+        cdef Context c = _cur_ctx
         cdef ModuleScope scope = _cur_scope
-        if _cur_ctx is None or scope is None:
+        t = _task_scope.get()
+        if t is not None:
+            c, scope = t                 # inside an awaited callback: the stream that started it
+        if c is None or scope is None:
             raise RuntimeError('ctx is only available inside a pipeline callback')
-        s = _cur_ctx.state(scope)
+        s = c.state(scope)
         try:
             return s[name]
         except KeyError:
             pass
         owner = scope.imports.get(name)
         if owner is not None:
-            return _cur_ctx.state(<ModuleScope>owner)[name]
+            return c.state(<ModuleScope>owner)[name]
         if name == 'inbound':
-            return _cur_ctx.inbound
+            return c.inbound
         raise AttributeError("no context variable '%s' in %s: declare it with pipy(%s=...)" % (name, scope.filename, name))
 
     def __setattr__(self, str name, value):
+        cdef Context c = _cur_ctx
         cdef ModuleScope scope = _cur_scope
-        if _cur_ctx is None or scope is None:
+        t = _task_scope.get()
+        if t is not None:
+            c, scope = t
+        if c is None or scope is None:
             raise RuntimeError('ctx is only available inside a pipeline callback')
-        s = _cur_ctx.state(scope)
+        s = c.state(scope)
         if name in s:
             s[name] = value
             return
         owner = scope.imports.get(name)
         if owner is not None:
-            _cur_ctx.state(<ModuleScope>owner)[name] = value
+            c.state(<ModuleScope>owner)[name] = value
             return
         raise AttributeError("no context variable '%s' in %s: declare it with pipy(%s=...)" % (name, scope.filename, name))
 

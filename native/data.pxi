@@ -52,7 +52,7 @@ cdef class Data(Event):
 
     cdef void _push_data(self, Data other):
         if other._more is not None:
-            for c in other._more:
+            for c in tuple(other._more):      # a copy: other may be self
                 self._push_chunk(c)
         elif other._one is not None:
             self._push_chunk(other._one)

@@ -46,6 +46,29 @@ cdef class StreamEnd(Event):
 cdef StreamEnd STREAM_END_OK = StreamEnd()
 
 
+cdef Event copy_event(Event evt):
+    # A copy for a fork: its own Data object (sharing the immutable chunks) and its own head.
+    cdef Data d
+    if isinstance(evt, Data):
+        d = Data.__new__(Data)
+        d._push_data(<Data>evt)
+        return d
+    if isinstance(evt, MessageStart):
+        return MessageStart(copy_head((<MessageStart>evt).head))
+    return evt
+
+
+cdef object copy_head(object head):
+    if isinstance(head, dict):
+        h = dict(head)
+        if isinstance(h.get('headers'), dict):
+            h['headers'] = dict(h['headers'])
+        return h
+    if isinstance(head, HttpHead):
+        return (<HttpHead>head).copy()
+    return head
+
+
 @cython.freelist(64)
 cdef class Message:
     """A whole message: head (protocol-specific: for HTTP a dict or RequestHead/ResponseHead), body (Data), tail."""

@@ -18,7 +18,7 @@ cdef class LinkFilter(Filter):
 
     cdef int on_event(self, Event evt) except -1:
         if self.sub is None:
-            self.sub = start_pipeline(self.target, self.pipeline.context, self.next)
+            self.sub = self.sub_pipeline(self.target, self.next)
         return self.sub.on_event(evt)
 
     cdef void shutdown(self):
@@ -55,14 +55,18 @@ cdef class BranchFilter(Filter):
     cdef int on_event(self, Event evt) except -1:
         if self.chosen is None:
             target = self.default
-            for i in range(len(self.conditions)):
-                if self.evaluate(self.conditions[i]):
-                    target = self.targets[i]
-                    break
+            try:
+                for i in range(len(self.conditions)):
+                    if self.evaluate(self.conditions[i]):
+                        target = self.targets[i]
+                        break
+            except Exception as e:
+                self.chosen = DISCARD
+                return self.fail_stream(e)
             if target is None:
                 self.chosen = self.next
             else:
-                self.sub = start_pipeline(<LayoutRef>target, self.pipeline.context, self.next)
+                self.sub = self.sub_pipeline(<LayoutRef>target, self.next)
                 self.chosen = self.sub
         return self.chosen.on_event(evt)
 
@@ -78,6 +82,7 @@ cdef class ForkFilter(Filter):
     cdef object count
     cdef list subs
     cdef EventTarget sink
+    cdef bint dead
 
     def __init__(self, LayoutRef target, count=1):
         self.target = target
@@ -93,13 +98,25 @@ cdef class ForkFilter(Filter):
 
     cdef int on_event(self, Event evt) except -1:
         if self.subs is None:
-            n = self.evaluate(self.count)
-            if isinstance(n, (list, tuple)):
-                n = len(n)
+            try:
+                n = self.evaluate(self.count)
+                if isinstance(n, (list, tuple)):
+                    n = len(n)
+                n = int(n)
+            except Exception as e:
+                self.subs = []
+                self.dead = True
+                return self.fail_stream(e)
             self.sink = EventTarget()
-            self.subs = [start_pipeline(self.target, self.pipeline.context, self.sink) for _ in range(int(n))]
+            self.subs = [self.sub_pipeline(self.target, self.sink) for _ in range(n)]
+        if self.dead:
+            return 0
+        # Each fork gets its own copy of the event, so what it does to it stays its own.
         for p in self.subs:
-            (<Pipeline>p).on_event(evt)
+            try:
+                (<Pipeline>p).on_event(copy_event(evt))
+            except Exception as e:
+                report_error(e, self.location)
         return self.output(evt)
 
     cdef void shutdown(self):
@@ -175,6 +192,7 @@ cdef class WaitFilter(Filter):
     cdef object timeout
     cdef list held
     cdef bint open
+    cdef bint dead
     cdef object timer
     cdef double deadline
 
@@ -188,15 +206,23 @@ cdef class WaitFilter(Filter):
         return f
 
     cdef int on_event(self, Event evt) except -1:
+        if self.dead:
+            return 0
         if self.open:
             return self.output(evt)
         if self.held is None:
             self.held = []
+            self.deadline = now() + float(self.timeout) if self.timeout is not None else -1
         self.held.append(evt)
         return self.check()
 
     cdef int check(self) except -1:
-        if self.evaluate(self.condition):
+        try:
+            ready = self.evaluate(self.condition)
+        except Exception as e:
+            self.stop()
+            return self.fail_stream(e)
+        if ready:
             self.open = True
             if self.timer is not None:
                 self.timer.cancel()
@@ -205,22 +231,22 @@ cdef class WaitFilter(Filter):
             for e in held:
                 self.output(e)
         elif self.timer is None:
-            loop = _asyncio.get_event_loop()
-            if self.timeout is not None:
-                self.deadline = loop.time() + float(self.timeout)
-            else:
-                self.deadline = -1
-            self.timer = loop.call_later(0.005, self._poll)
+            self.timer = _asyncio.get_event_loop().call_later(0.005, self._poll)
         return 0
+
+    cdef void stop(self):
+        self.dead = True
+        self.held = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def _poll(self):
         self.timer = None
-        if self.open or self.held is None:
+        if self.open or self.dead or self.held is None:
             return
-        loop = _asyncio.get_event_loop()
-        if self.deadline >= 0 and loop.time() >= self.deadline:
-            self.held = None
-            self.open = True
+        if self.deadline >= 0 and now() >= self.deadline:
+            self.stop()
             self.output(StreamEnd('ReadTimeout'))
             return
         try:

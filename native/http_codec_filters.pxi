@@ -13,6 +13,7 @@ cdef class MessageEncoder:
     cdef bint started
     cdef bint chunked
     cdef public bint head_request       # encoding the response to a HEAD request
+    cdef bint bodiless                  # this message must go without a body
     cdef public bint keep_alive
     cdef public bint keep                # keep a copy of a fully buffered request (for a retry)
     cdef public bytes whole
@@ -29,10 +30,15 @@ cdef class MessageEncoder:
         self.started = False
         self.chunked = False
         self.whole = None
+        self.bodiless = self.response and (self.head_request or
+                                           not status_has_body((<ResponseHead>self.head).status))
         return 0
 
     cdef int data(self, Data d) except -1:
         if self.head is None or d._size == 0:
+            return 0
+        if self.bodiless:
+            self.body_len += d._size      # a HEAD response still tells the length
             return 0
         if not self.started:
             if self.body is None:
@@ -67,7 +73,7 @@ cdef class MessageEncoder:
         if not self.started:
             wb_reset()
             self.write_head(self.body_len, False)
-            if self.body is not None and not self.head_request:
+            if self.body is not None and not self.bodiless:
                 for c in self.body:
                     wb_obj(c)
             b = wb_take()
@@ -86,6 +92,7 @@ cdef class DecodeHTTP(HttpSink):
     cdef HttpLimits limits
     cdef object bodiless                # decode_http_response: callable telling a response has no body (HEAD)
     cdef HttpDecoder decoder
+    cdef bint failed
 
     def __init__(self, bint response_mode, HttpLimits limits=None, bodiless=None):
         self.response_mode = response_mode
@@ -99,16 +106,21 @@ cdef class DecodeHTTP(HttpSink):
         return f
 
     cdef int on_event(self, Event evt) except -1:
+        if self.failed:
+            return 0
         if isinstance(evt, Data):
-            if self.bodiless is not None and self.decoder.idle():
-                self.decoder.head_request = bool(self.evaluate(self.bodiless))
             for c in (<Data>evt).chunks():
                 self.decoder.feed(c)
             return 0
         if isinstance(evt, StreamEnd):
             self.decoder.feed_eof()
-            return self.output(evt)
+            if not self.failed:
+                self.failed = True
+                return self.output(evt)
         return 0
+
+    cdef bint bodiless_response(self) except -1:
+        return self.bodiless is not None and bool(self.evaluate(self.bodiless))
 
     cdef int on_head(self, HttpHead head) except -1:
         return self.output(MessageStart(head))
@@ -120,6 +132,7 @@ cdef class DecodeHTTP(HttpSink):
         return self.output(MessageEnd())
 
     cdef int on_error(self, int status) except -1:
+        self.failed = True
         return self.output(StreamEnd('ProtocolError'))
 
     def describe(self):

@@ -29,6 +29,10 @@ cdef class HttpSink(Filter):
         # status: 400/413/414/431/505 for a request, 502 for a response.
         return 0
 
+    cdef bint bodiless_response(self) except -1:
+        # Response mode: asked as each response head arrives; true when it can have no body (it answers HEAD).
+        return False
+
 
 cdef class HttpDecoder:
     cdef HttpSink sink
@@ -80,6 +84,10 @@ cdef class HttpDecoder:
                     n = PyBytes_GET_SIZE(buf)
                     pos = 0
                 p = PyBytes_AS_STRING(buf)
+                while pos < n and (p[pos] == b'\r' or p[pos] == b'\n'):
+                    pos += 1              # blank lines between messages are allowed
+                if pos >= n:
+                    return 0
                 he = find_head_end(p, pos, n)
                 if he < 0:
                     if n - pos > self.limits.max_header_size:
@@ -88,7 +96,7 @@ cdef class HttpDecoder:
                     return 0
                 if he - pos > self.limits.max_header_size:
                     return self.fail(431 if not self.response_mode else 502)
-                if self.start_message(buf, pos, he) < 0:
+                if self.start_message(buf, pos, he):
                     return 0
                 pos = he
             elif self.state == S_BODY:
@@ -127,7 +135,7 @@ cdef class HttpDecoder:
         return 0
 
     cdef int start_message(self, bytes buf, Py_ssize_t pos, Py_ssize_t he) except -1:
-        # Returns -1 if decoding stopped (error).
+        # Returns 1 if decoding stopped (an error was answered).
         cdef HttpHead h
         cdef RequestHead rq
         cdef ResponseHead rs
@@ -144,7 +152,7 @@ cdef class HttpDecoder:
             h = rq
         if err:
             self.fail(err)
-            return -1
+            return 1
         if self.response_mode:
             if rs.status < 200 and rs.status != 101:
                 return 0                     # an interim response: the final one follows
@@ -152,13 +160,13 @@ cdef class HttpDecoder:
                 self.state = S_TUNNEL
                 self.sink.on_head(h)
                 return 0
-            if self.head_request or not status_has_body(rs.status):
+            if self.head_request or not status_has_body(rs.status) or self.sink.bodiless_response():
                 self.sink.on_head(h)
                 self.sink.on_end()
                 return 0
         elif h.content_length > self.limits.max_body_size > 0:
             self.fail(413)
-            return -1
+            return 1
         self.body_size = 0
         if h.chunked:
             self.state = S_CHUNK_SIZE

@@ -22,6 +22,8 @@ cdef int write_request_head(RequestHead h, int64_t body_len, bint chunked) excep
     h.write_line()
     h.version = version
     h.write_headers()
+    if not (h.has_host if h.headers_untouched() else 'host' in h.headers):
+        wb_add(b'host: \r\n', 8)        # HTTP/1.1 needs one; an empty one when the request had none
     if chunked:
         wb_add(b'transfer-encoding: chunked\r\n', 28)
     elif body_len > 0 or (body_len == 0 and not bodiless_method(h)):
@@ -61,10 +63,11 @@ cdef int write_response_head(ResponseHead h, int64_t body_len, bint chunked, bin
                 wb_add(b'\r\n', 2)
         elif chunked:
             wb_add(b'transfer-encoding: chunked\r\n', 28)
-        else:
+        elif body_len >= 0:
             wb_add(b'content-length: ', 16)
-            wb_int(body_len if body_len > 0 else 0)
+            wb_int(body_len)
             wb_add(b'\r\n', 2)
+        # else: the body ends when the connection closes (an HTTP/1.0 client and no known length)
     if not keep_alive:
         wb_add(b'connection: close\r\n', 19)
     elif client_version == 10:

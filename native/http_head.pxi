@@ -81,6 +81,8 @@ cdef class HttpHead:
     cdef public bint keep_alive          # what the sender asked for, with its version's default
     cdef public bint connection_upgrade
     cdef public bint expect_continue
+    cdef object conn_names               # extra field names the Connection header listed, or None
+    cdef bint has_host
 
     cdef void _init_blank(self):
         self._raw = None
@@ -141,6 +143,23 @@ cdef class HttpHead:
             i = line_end + 1
         return h
 
+    cpdef HttpHead copy(self):
+        """A copy whose changes do not touch this head."""
+        cdef HttpHead h = type(self).__new__(type(self))
+        h._raw, h._hstart, h._hend, h._nskip = self._raw, self._hstart, self._hend, self._nskip
+        h._skips = self._skips
+        h.version, h.content_length, h.chunked, h.keep_alive = self.version, self.content_length, self.chunked, self.keep_alive
+        h.connection_upgrade, h.expect_continue = self.connection_upgrade, self.expect_continue
+        h.conn_names, h.has_host = self.conn_names, self.has_host
+        if self._headers is not None:
+            h._headers = Headers(self._headers)
+            h._headers.modified = self._headers.modified
+        self._copy_line(h)
+        return h
+
+    cdef void _copy_line(self, HttpHead h):
+        pass
+
     cdef bint headers_untouched(self):
         return self._raw is not None and (self._headers is None or not self._headers.modified)
 
@@ -159,7 +178,7 @@ cdef class HttpHead:
                 wb_add(p + pos, self._hend - pos)
             return 0
         for name, value in self.headers.items():
-            if name in HOP_BY_HOP:
+            if name in HOP_BY_HOP or (self.conn_names is not None and name in self.conn_names):
                 continue
             if isinstance(value, list):
                 for v in value:
@@ -213,6 +232,11 @@ cdef class RequestHead(HttpHead):
         self._path = value
         self.line_modified = True
 
+    cdef void _copy_line(self, HttpHead h):
+        cdef RequestHead r = <RequestHead>h
+        r._ms, r._me, r._ps, r._pe = self._ms, self._me, self._ps, self._pe
+        r._method, r._path, r.line_modified = self._method, self._path, self.line_modified
+
     cdef bint is_head_method(self):
         if self._method is None and self._raw is not None:
             return self._me - self._ms == 4 and memcmp(PyBytes_AS_STRING(self._raw) + self._ms, b'HEAD', 4) == 0
@@ -261,6 +285,10 @@ cdef class ResponseHead(HttpHead):
     @status_text.setter
     def status_text(self, value):
         self._reason = value
+
+    cdef void _copy_line(self, HttpHead h):
+        cdef ResponseHead r = <ResponseHead>h
+        r.status, r._reason, r._rs, r._re = self.status, self._reason, self._rs, self._re
 
     def __getitem__(self, key):
         return getattr(self, key)

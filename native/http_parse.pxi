@@ -91,8 +91,9 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
     cdef Py_ssize_t le, ns, ne, vs, ve, k
     cdef int count = 0
     cdef int hosts = 0
-    cdef bint has_te = False, conn_close = False, conn_ka = False
+    cdef bint has_te = False, conn_close = False, conn_ka = False, conn_other = False
     cdef int64_t cl = -1, v
+    cdef bint bare_lf = False
     h._raw = raw
     h._hstart = i
     h._nskip = 0
@@ -120,6 +121,8 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
         ve = le
         if ve > vs and p[ve - 1] == b'\r':
             ve -= 1
+        elif p[le - 1] != b'\r':
+            bare_lf = True
         for k in range(vs, ve):
             if p[k] == b'\r' or p[k] == 0:
                 return 400
@@ -148,7 +151,7 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
                 (ve - vs == 7 or p[ve - 8] == b',' or p[ve - 8] == b' ' or p[ve - 8] == b'\t')
             add_skip(h, i, le + 1)
         elif ne == 10 and name_is(p + ns, 10, b'connection', 10):
-            scan_connection(h, p, vs, ve, &conn_close, &conn_ka)
+            scan_connection(h, p, vs, ve, &conn_close, &conn_ka, &conn_other)
             add_skip(h, i, le + 1)
         elif ne == 6 and is_request and name_is(p + ns, 6, b'expect', 6):
             if name_is(p + vs, ve - vs, b'100-continue', 12):
@@ -167,11 +170,20 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
         h.content_length = -1
     else:
         h.content_length = cl
-    if is_request and h.version == 11 and hosts != 1:
+    if is_request and (hosts > 1 or (h.version == 11 and hosts != 1)):
         return 400
+    h.has_host = hosts == 1
     h.keep_alive = (not conn_close) if h.version == 11 else conn_ka
-    if h._nskip < 0:
+    if bare_lf:
+        h._nskip = -1                    # re-encode with CRLF rather than copy bare LFs out
+    if conn_other:
+        # Connection names more fields that are hop-by-hop for this hop only: they are not forwarded either.
+        h._nskip = -1
         h._headers = h._parse_headers()
+        h.conn_names = frozenset(t.strip().lower() for t in h._headers.get('connection', '').split(',') if t.strip())
+    if h._nskip < 0:
+        if h._headers is None:
+            h._headers = h._parse_headers()
         h._headers.modified = True
     return 0
 
@@ -187,7 +199,8 @@ cdef inline void add_skip(HttpHead h, Py_ssize_t a, Py_ssize_t b) noexcept:
     h._nskip += 1
 
 
-cdef void scan_connection(HttpHead h, const char* p, Py_ssize_t i, Py_ssize_t end, bint* close, bint* ka) noexcept:
+cdef void scan_connection(HttpHead h, const char* p, Py_ssize_t i, Py_ssize_t end, bint* close, bint* ka,
+                          bint* other) noexcept:
     cdef Py_ssize_t s
     while i < end:
         while i < end and (p[i] == b' ' or p[i] == b'\t' or p[i] == b','):
@@ -201,6 +214,8 @@ cdef void scan_connection(HttpHead h, const char* p, Py_ssize_t i, Py_ssize_t en
             ka[0] = True
         elif name_is(p + s, i - s, b'upgrade', 7):
             h.connection_upgrade = True
+        elif i > s:
+            other[0] = True
 
 
 cdef int parse_request_head(RequestHead h, bytes raw, Py_ssize_t start, Py_ssize_t end, HttpLimits lim):
@@ -259,7 +274,7 @@ cdef int parse_response_head(ResponseHead h, bytes raw, Py_ssize_t start, Py_ssi
     if not (b'0' <= p[i] <= b'9' and b'0' <= p[i + 1] <= b'9' and b'0' <= p[i + 2] <= b'9'):
         return 502
     h.status = (p[i] - 48) * 100 + (p[i + 1] - 48) * 10 + (p[i + 2] - 48)
-    if h.status < 100:
+    if h.status < 100 or not (p[i + 3] == b' ' or p[i + 3] == b'\r' or p[i + 3] == b'\n'):
         return 502
     i += 3
     if i < le and p[i] == b' ':

@@ -88,7 +88,8 @@ cdef class ResponseSlot(EventTarget):
             for c in d.chunks():
                 wb_chunk(c)
             return self.emit(wb_take())
-        self.declared -= d._size
+        if self.declared >= 0:
+            self.declared -= d._size
         for c in d.chunks():
             self.emit(c)
         return 0
@@ -102,6 +103,16 @@ cdef class ResponseSlot(EventTarget):
             self.chunked = False
             write_response_head(self.resp, declared, False, False, self.req.version, self.keep_alive)
             self.declared = declared - self.body_len
+            self.emit(wb_take())
+            for d in self.body:
+                for c in (<Data>d).chunks():
+                    self.emit(c)
+        elif self.req.version == 10:
+            # HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+            self.chunked = False
+            self.keep_alive = False
+            self.declared = -1
+            write_response_head(self.resp, -1, False, False, self.req.version, False)
             self.emit(wb_take())
             for d in self.body:
                 for c in (<Data>d).chunks():
@@ -135,7 +146,7 @@ cdef class ResponseSlot(EventTarget):
             self.emit(wb_take())
         elif self.chunked:
             self.emit(LAST_CHUNK)
-        elif self.declared != 0 and not self.head_request:
+        elif self.declared > 0 and not self.head_request:
             # The body did not match the length the response declared: the client cannot be told; hang up.
             self.keep_alive = False
         self.done = True
@@ -299,8 +310,7 @@ cdef class HttpServerBase(HttpSink):
         while self.queue and (<ResponseSlot>self.queue[0]).done:
             s = self.queue.pop(0)
             if s.sub is not None and s.request_done:
-                s.sub.shutdown()
-                s.sub = None
+                self.end_sub(s)
             if not s.keep_alive:
                 self.closing = True
             if self.aborting or (self.closing and not s.keep_alive):
@@ -324,6 +334,16 @@ cdef class HttpServerBase(HttpSink):
         if self.batching == 0:
             self.flush()
         return 0
+
+    cdef void end_sub(self, ResponseSlot s):
+        # The exchange is over: the request's pipeline gets its StreamEnd, then goes away.
+        cdef Pipeline p = s.sub
+        s.sub = None
+        try:
+            p.on_event(STREAM_END_OK)
+        except Exception as e:
+            report_error(e, self.location)
+        p.shutdown()
 
     cdef void abort_after(self, ResponseSlot s):
         self.aborting = True
@@ -484,7 +504,7 @@ cdef class DemuxHTTP(HttpServerBase):
         return 0
 
     cdef int request_start(self, ResponseSlot s) except -1:
-        s.sub = start_pipeline(self.target, self.pipeline.context, s)
+        s.sub = self.sub_pipeline(self.target, s)
         return self.guarded(s, MessageStart(s.req))
 
     cdef int request_body(self, ResponseSlot s, object chunk) except -1:
@@ -496,8 +516,7 @@ cdef class DemuxHTTP(HttpServerBase):
         if s.sub is not None:
             self.guarded(s, MessageEnd())
         if s.done and s.sub is not None:
-            s.sub.shutdown()
-            s.sub = None
+            self.end_sub(s)
         return 0
 
     def describe(self):

@@ -98,6 +98,18 @@ cdef class Filter(EventTarget):
         return spawn_in_scope(self.pipeline.context if self.pipeline is not None else None, self.scope,
                               awaitable, done)
 
+    cdef int fail_stream(self, object exc) except -1:
+        # An error in user code ends this stream only: logged with the script's line, StreamEnd('RuntimeError') out.
+        report_error(exc, self.location)
+        return self.output(StreamEnd('RuntimeError'))
+
+    cdef Pipeline sub_pipeline(self, LayoutRef ref, EventTarget output):
+        # A sub-pipeline shares this stream's context and its place in a use() chain.
+        cdef Pipeline p = start_pipeline(ref, self.pipeline.context, output)
+        p.chain_layouts = self.pipeline.chain_layouts
+        p.chain_index = self.pipeline.chain_index
+        return p
+
     cdef object evaluate(self, object value):
         # Options given as a callable are evaluated per stream.
         if callable(value):

@@ -11,6 +11,8 @@ _STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
 def _is_user_file(filename):
     if not filename or filename.startswith('<'):
         return False
+    if filename.endswith(('.pyx', '.pxi', '.pxd')):
+        return False                     # pipyx's own native code
     path = os.path.abspath(filename)
     return not path.startswith(_PACKAGE_DIR) and not path.startswith(_STDLIB_DIR) and 'site-packages' not in path
 

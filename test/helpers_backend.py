@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -15,13 +16,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Backend:
+    """test/backend.py running on a free port; its output goes to a temporary log file."""
+
     def __init__(self):
         self.port = free_port()
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'backend.py'), str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         if not wait_port(self.port, 10.0, self.proc):
             self.stop()
             raise AssertionError('backend.py did not start on %d' % self.port)
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode('utf-8', 'replace')
 
     def stop(self):
         if self.proc.poll() is None:
@@ -31,8 +39,6 @@ class Backend:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
 
 
 @pytest.fixture
@@ -43,16 +49,7 @@ def backend():
         yield b.port
     finally:
         b.stop()
-
-
-@pytest.fixture(scope='module')
-def module_backend():
-    """Like backend, shared by the tests of one module."""
-    b = Backend()
-    try:
-        yield b.port
-    finally:
-        b.stop()
+        b.log.close()
 
 
 def big_pattern(offset, n):

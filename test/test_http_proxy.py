@@ -71,7 +71,7 @@ def setup(tmp_path_factory):
 def proxy(setup):
     """The module's proxy (restarted if an earlier test killed it); checked to be running after the test."""
     b = setup['backend']
-    assert b.proc.poll() is None, 'backend.py died'
+    assert b.proc.poll() is None, 'backend.py died:\n' + b.output()
     p = setup['proxy']
     if p is None or not p.alive():
         p = setup['proxy'] = Proxy(str(setup['tmp'].mktemp('proxy')), b.port)
