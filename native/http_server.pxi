@@ -260,6 +260,8 @@ cdef class HttpServerBase(HttpSink):
         if self.closing:
             self.decoder.state = S_DEAD
             return 0
+        if not self.queue and self.answer_now(h):
+            return 0
         s = self.new_slot(h)
         if not s.keep_alive:
             self.closing = True
@@ -371,6 +373,11 @@ cdef class HttpServerBase(HttpSink):
                     (<ResponseSlot>s).sub = None
         self.queue = []
 
+    cdef bint answer_now(self, RequestHead h) except -1:
+        # A server that can answer a request from its head alone, with nothing queued before it, does it here
+        # without a slot; the decoder then skips the request's body.
+        return False
+
     cdef int request_start(self, ResponseSlot s) except -1:
         return 0
 
@@ -386,6 +393,7 @@ cdef class ServeHTTP(HttpServerBase):
     None, or an awaitable of one). A constant Message is encoded once, when the pipeline is built."""
     cdef object handler
     cdef dict canned                   # (keep_alive, version, head) -> encoded response, for a constant handler
+    cdef bytes canned_plain            # the one for a keep-alive HTTP/1.1 GET
 
     def __init__(self, handler, HttpLimits limits=None):
         self.handler = handler
@@ -400,29 +408,45 @@ cdef class ServeHTTP(HttpServerBase):
         cdef ServeHTTP f = ServeHTTP.__new__(ServeHTTP)
         f.handler = self.handler
         f.canned = self.canned
+        if self.canned is not None:
+            if self.canned_plain is None:
+                self.canned_plain = self.canned_response(True, 11, False)
+            f.canned_plain = self.canned_plain
         f.limits = self.limits
         f.setup()
         return f
 
-    cdef bytes canned_response(self, ResponseSlot s):
-        key = (s.keep_alive, s.req.version == 10, s.head_request)
+    cdef bytes canned_response(self, bint keep_alive, int version, bint head_request):
+        key = (keep_alive, version == 10, head_request)
         b = self.canned.get(key)
         if b is None:
             m = <Message>self.handler
             wb_reset()
-            write_response_head(as_response_head(m.head), m.body._size, False, s.head_request,
-                                s.req.version, s.keep_alive)
-            if not s.head_request and status_has_body(as_response_head(m.head).status):
+            write_response_head(as_response_head(m.head), m.body._size, False, head_request, version, keep_alive)
+            if not head_request and status_has_body(as_response_head(m.head).status):
                 wb_obj(m.body.to_bytes())
             b = wb_take()
             self.canned[key] = b
         return <bytes>b
 
+    cdef bint answer_now(self, RequestHead h) except -1:
+        cdef bint head_request
+        if self.canned is None or (h.expect_continue and (h.content_length > 0 or h.chunked)):
+            return False
+        head_request = h.is_head_method()
+        if h.keep_alive and h.version == 11 and not head_request:
+            self.write(self.canned_plain)
+        else:
+            if not h.keep_alive:
+                self.closing = True
+            self.write(self.canned_response(h.keep_alive, h.version, head_request))
+        return True
+
     cdef int request_start(self, ResponseSlot s) except -1:
         if self.canned is not None:
             s.started = True
             s.done = True
-            s.emit(self.canned_response(s))
+            s.emit(self.canned_response(s.keep_alive, s.req.version, s.head_request))
             return self.slot_done(s)
         s.req_body = Data.__new__(Data)
         return 0
