@@ -46,6 +46,17 @@ cdef class StreamEnd(Event):
 cdef StreamEnd STREAM_END_OK = StreamEnd()
 
 
+# Making events without going through __init__: these are on the per-message path.
+cdef inline MessageStart new_start(object head):
+    cdef MessageStart e = MessageStart.__new__(MessageStart)
+    e.head = head
+    return e
+
+
+cdef inline MessageEnd new_end():
+    return MessageEnd.__new__(MessageEnd)
+
+
 cdef Event copy_event(Event evt):
     # A copy for a fork: its own Data object (sharing the immutable chunks) and its own head.
     cdef Data d

@@ -123,13 +123,13 @@ cdef class DecodeHTTP(HttpSink):
         return self.bodiless is not None and bool(self.evaluate(self.bodiless))
 
     cdef int on_head(self, HttpHead head) except -1:
-        return self.output(MessageStart(head))
+        return self.output(new_start(head))
 
     cdef int on_body(self, object chunk) except -1:
         return self.output(Data.wrap(chunk) if PyBytes_Check(chunk) else Data(chunk))
 
     cdef int on_end(self) except -1:
-        return self.output(MessageEnd())
+        return self.output(new_end())
 
     cdef int on_error(self, int status) except -1:
         self.failed = True

@@ -31,7 +31,8 @@ cdef class ResponseSlot(EventTarget):
     cdef bint started                  # the response head has been encoded
     cdef bint done                     # the whole response has been encoded
     cdef ResponseHead resp
-    cdef list body                     # body chunks held until the head can be written
+    cdef Data body_one                 # the body held until the head can be written: its first Data,
+    cdef list body                     # and all of them once there are more
     cdef int64_t body_len
     cdef bint chunked
     cdef int64_t declared               # streaming with a Content-Length: bytes still to come
@@ -59,6 +60,7 @@ cdef class ResponseSlot(EventTarget):
             if self.resp is None:
                 self.resp = as_response_head((<MessageStart>evt).head)
                 self.body = None
+                self.body_one = None
                 self.body_len = 0
             return 0
         if isinstance(evt, MessageEnd):
@@ -73,8 +75,10 @@ cdef class ResponseSlot(EventTarget):
         if self.resp is None or d._size == 0:
             return 0
         if not self.started:
-            if self.body is None:
-                self.body = [d]
+            if self.body_one is None:
+                self.body_one = d
+            elif self.body is None:
+                self.body = [self.body_one, d]
             else:
                 self.body.append(d)
             self.body_len += d._size
@@ -94,6 +98,11 @@ cdef class ResponseSlot(EventTarget):
             self.emit(c)
         return 0
 
+    cdef list held_body(self):
+        if self.body is not None:
+            return self.body
+        return [self.body_one] if self.body_one is not None else []
+
     cdef int start_streaming(self) except -1:
         # The body is too big to hold: write the head now, with the length the response declared if it has one.
         cdef int64_t declared = self.resp.content_length
@@ -104,7 +113,7 @@ cdef class ResponseSlot(EventTarget):
             write_response_head(self.resp, declared, False, False, self.req.version, self.keep_alive)
             self.declared = declared - self.body_len
             self.emit(wb_take())
-            for d in self.body:
+            for d in self.held_body():
                 for c in (<Data>d).chunks():
                     self.emit(c)
         elif self.req.version == 10:
@@ -114,17 +123,18 @@ cdef class ResponseSlot(EventTarget):
             self.declared = -1
             write_response_head(self.resp, -1, False, False, self.req.version, False)
             self.emit(wb_take())
-            for d in self.body:
+            for d in self.held_body():
                 for c in (<Data>d).chunks():
                     self.emit(c)
         else:
             self.chunked = True
             write_response_head(self.resp, -1, True, False, self.req.version, self.keep_alive)
-            for d in self.body:
+            for d in self.held_body():
                 for c in (<Data>d).chunks():
                     wb_chunk(c)
             self.emit(wb_take())
         self.body = None
+        self.body_one = None
         return 0
 
     cdef int finish(self) except -1:
@@ -133,8 +143,8 @@ cdef class ResponseSlot(EventTarget):
             wb_reset()
             write_response_head(self.resp, self.body_len, False, self.head_request, self.req.version,
                                 self.keep_alive)
-            if self.body is not None and not self.head_request and status_has_body(self.resp.status):
-                for x in self.body:
+            if self.body_one is not None and not self.head_request and status_has_body(self.resp.status):
+                for x in self.held_body():
                     d = <Data>x
                     if d._more is None:
                         wb_obj(d._one)
@@ -142,6 +152,7 @@ cdef class ResponseSlot(EventTarget):
                         for c in d._more:
                             wb_obj(c)
             self.body = None
+            self.body_one = None
             self.started = True
             self.emit(wb_take())
         elif self.chunked:
@@ -173,6 +184,7 @@ cdef class ResponseSlot(EventTarget):
             status = STREAM_ERROR_STATUS.get(error, 502) if error is not None else 502
             self.resp = None
             self.body = None
+            self.body_one = None
             self.started = True
             self.done = True
             self.emit(error_response(status, self.keep_alive))
@@ -189,7 +201,8 @@ cdef class HttpServerBase(HttpSink):
     cdef HttpDecoder decoder
     cdef list queue                    # ResponseSlots, oldest first
     cdef ResponseSlot current          # the slot of the request being received
-    cdef list outbuf                   # bytes written while handling one input event
+    cdef object out_one                # the first bytes written while handling one input event
+    cdef list outbuf                   # and the ones after it
     cdef int batching
     cdef bint closing                  # no further requests will be answered
     cdef bint input_ended
@@ -221,23 +234,25 @@ cdef class HttpServerBase(HttpSink):
         return 0
 
     cdef int write(self, object b) except -1:
-        self.outbuf.append(b)
+        if self.out_one is None:
+            self.out_one = b
+        else:
+            self.outbuf.append(b)
         if self.batching == 0:
             return self.flush()
         return 0
 
     cdef int flush(self) except -1:
         cdef Data d
-        if self.outbuf:
+        if self.out_one is not None:
             d = Data.__new__(Data)
-            if len(self.outbuf) == 1:
-                d._one = self.outbuf[0]
+            d._one = self.out_one
+            self.out_one = None
+            if not self.outbuf:
                 d._size = len(d._one)
-                self.outbuf = []
             else:
-                d._more = self.outbuf
-                d._size = sum([len(x) for x in self.outbuf])
-                d._one = self.outbuf[0]
+                d._more = [d._one] + self.outbuf
+                d._size = sum([len(x) for x in d._more])
                 self.outbuf = []
             self.output(d)
         if self.closing and not self.queue and not self.ended:
@@ -529,7 +544,7 @@ cdef class DemuxHTTP(HttpServerBase):
 
     cdef int request_start(self, ResponseSlot s) except -1:
         s.sub = self.sub_pipeline(self.target, s)
-        return self.guarded(s, MessageStart(s.req))
+        return self.guarded(s, new_start(s.req))
 
     cdef int request_body(self, ResponseSlot s, object chunk) except -1:
         if s.sub is not None:
@@ -538,7 +553,7 @@ cdef class DemuxHTTP(HttpServerBase):
 
     cdef int request_end(self, ResponseSlot s) except -1:
         if s.sub is not None:
-            self.guarded(s, MessageEnd())
+            self.guarded(s, new_end())
         if s.done and s.sub is not None:
             self.end_sub(s)
         return 0

@@ -185,14 +185,15 @@ cdef class PipelineLayout:
         p.layout = self
         p.context = context
         p.output = output
-        p.instances = [None] * n
+        p.instances = [None] * n if n > 1 else None
         for i in range(n):
             proto = <Filter>self.filters[i]
             f = proto.clone()
             f.scope = proto.scope
             f.location = proto.location
             f.pipeline = p
-            p.instances[i] = f
+            if n > 1:
+                p.instances[i] = f
             if prev is None:
                 p.first = f
             else:
@@ -232,6 +233,10 @@ cdef class Pipeline(EventTarget):
             for f in instances:
                 (<Filter>f).shutdown()
             self.first = DISCARD
+        elif self.first is not DISCARD:
+            first, self.first = self.first, DISCARD
+            if isinstance(first, Filter) and (<Filter>first).pipeline is self:
+                (<Filter>first).shutdown()
 
     def close(self):
         self.shutdown()
