@@ -84,6 +84,7 @@ cdef class HttpClientSession(HttpSink):
     cdef SessionPool pool
     cdef Pipeline stream
     cdef HttpDecoder decoder
+    cdef MessageEncoder encoder        # requests go out through it, one at a time
     cdef MuxHTTP user                  # the request stream being served, or None when idle
     cdef int messages
     cdef double idle_since
@@ -224,6 +225,8 @@ cdef class MuxHTTP(Filter):
             s.loop = _asyncio.get_event_loop()
             s.decoder = HttpDecoder(s, True, self.shared.opts.limits)
             s.stream = start_pipeline(self.shared.target, self.pipeline.context.clone(), s)
+            s.encoder = MessageEncoder(s.stream, False)
+            s.encoder.keep = True
         pool.active += 1
         s.user = self
         s.got_response = False
@@ -254,8 +257,7 @@ cdef class MuxHTTP(Filter):
                 return 0
             self.key = self.session_key()
             self.session = self.acquire(False)
-            self.encoder = MessageEncoder(self.session.stream, False)
-            self.encoder.keep = True
+            self.encoder = self.session.encoder
             self.encoder.start((<MessageStart>evt).head)
             self.session.decoder.head_request = self.encoder.head is not None and \
                 (<RequestHead>self.encoder.head).is_head_method()
@@ -298,7 +300,7 @@ cdef class MuxHTTP(Filter):
             whole = self.encoder.whole
             self.session = self.acquire(True)
             self.session.decoder.head_request = s.decoder.head_request
-            self.encoder.out = self.session.stream
+            self.encoder = self.session.encoder
             return self.session.stream.on_event(Data.wrap(whole))
         self.finished = True
         return self.output(StreamEnd(error if error is not None else 'ConnectionReset'))

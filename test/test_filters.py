@@ -5,22 +5,10 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
 from pipyx._native import EventCollector
-from pipyx.config import Configuration, Program, ScriptError
-from pipyx.testing import pipeline
+from pipyx.config import ScriptError
+from pipyx.testing import layout as layout_with, pipeline
 
 KINDS = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
-
-
-def layout_with(build, **variables):
-    """Like pipyx.testing.pipeline, but declares context variables and returns the layout, so that several streams
-    (instances) can run side by side."""
-    program = Program('<test>')
-    module = program.module_for('<test>')
-    module.scope.declare(variables)
-    layout = module.new_layout('test', None)
-    build(Configuration(module, layout))
-    program.resolve()
-    return layout
 
 
 def start(layout):
