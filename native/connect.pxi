@@ -97,7 +97,11 @@ cdef class Connect(Endpoint):
             return 0
         if isinstance(evt, StreamEnd):
             if self.state == C_CONNECTED:
-                self.close()
+                if (<StreamEnd>evt).error is None and self.transport.can_write_eof():
+                    # The sender is done: say so and keep reading until the peer closes too.
+                    self.transport.write_eof()
+                else:
+                    self.close()
             elif self.state == C_CONNECTING:
                 self.end_requested = True
             elif self.state == C_IDLE:

@@ -4,7 +4,8 @@
 @cython.freelist(64)
 cdef class MessageEncoder:
     """Encodes one message after another into Data for `out`. A body up to BUFFER_BODY goes with Content-Length in
-    one write; a longer one streams chunked."""
+    one write; a longer one streams, with the Content-Length its decoded head declared if it has one (checked: a
+    body that does not match it marks the encoder broken, and its connection must be dropped), else chunked."""
     cdef EventTarget out
     cdef bint response
     cdef HttpHead head
@@ -17,6 +18,8 @@ cdef class MessageEncoder:
     cdef public bint keep_alive
     cdef public bint keep                # keep a copy of a fully buffered request (for a retry)
     cdef public bytes whole
+    cdef int64_t remaining              # streaming with a declared Content-Length: bytes still to go
+    cdef public bint broken             # the body did not match the declared length
 
     def __init__(self, EventTarget out, bint response):
         self.out = out
@@ -30,6 +33,7 @@ cdef class MessageEncoder:
         self.started = False
         self.chunked = False
         self.whole = None
+        self.broken = False
         self.bodiless = self.response and (self.head_request or
                                            not status_has_body((<ResponseHead>self.head).status))
         return 0
@@ -46,19 +50,46 @@ cdef class MessageEncoder:
             self.body.extend(d.chunks())
             self.body_len += d._size
             if self.body_len > BUFFER_BODY:
-                wb_reset()
-                self.write_head(-1, True)
-                for c in self.body:
-                    wb_chunk(c)
-                self.body = None
-                self.started = True
-                self.chunked = True
-                return self.out.on_event(Data.wrap(wb_take()))
+                return self.start_streaming()
             return 0
+        return self.stream(d.chunks())
+
+    cdef int start_streaming(self) except -1:
+        cdef list held = self.body
+        self.body = None
+        self.started = True
         wb_reset()
-        for c in d.chunks():
-            wb_chunk(c)
-        return self.out.on_event(Data.wrap(wb_take()))
+        if self.head._raw is not None and self.head.content_length >= 0 and not self.head.chunked:
+            self.chunked = False
+            self.remaining = self.head.content_length
+            self.write_head(self.remaining, False)
+        else:
+            self.chunked = True
+            self.write_head(-1, True)
+        self.out.on_event(Data.wrap(wb_take()))
+        return self.stream(held)
+
+    cdef int stream(self, list chunks) except -1:
+        # Big pieces go out as they are, framed around, not copied.
+        cdef Data out = Data.__new__(Data)
+        cdef Py_ssize_t n
+        if self.broken:
+            return 0
+        for c in chunks:
+            n = len(c)
+            if self.chunked:
+                out._push_chunk(('%x\r\n' % n).encode('ascii'))
+                out._push_chunk(c)
+                out._push_chunk(CRLF)
+            elif n > self.remaining:
+                self.broken = True           # more body than declared: never let it reach the peer
+                break
+            else:
+                self.remaining -= n
+                out._push_chunk(c)
+        if out._size:
+            return self.out.on_event(out)
+        return 0
 
     cdef int write_head(self, int64_t length, bint chunked) except -1:
         if self.response:
@@ -83,6 +114,10 @@ cdef class MessageEncoder:
             self.body = None
             return self.out.on_event(Data.wrap(b))
         self.head = None
+        if not self.chunked:
+            if self.remaining != 0:
+                self.broken = True
+            return 0
         return self.out.on_event(Data.wrap(LAST_CHUNK))
 
 
@@ -161,11 +196,17 @@ cdef class EncodeHTTP(Filter):
             if self.head_request is not None:
                 self.encoder.head_request = bool(self.evaluate(self.head_request))
             return self.encoder.start((<MessageStart>evt).head)
+        if self.encoder.broken:
+            return 0
         if isinstance(evt, Data):
-            return self.encoder.data(<Data>evt)
-        if isinstance(evt, MessageEnd):
-            return self.encoder.end()
-        return self.output(evt)
+            self.encoder.data(<Data>evt)
+        elif isinstance(evt, MessageEnd):
+            self.encoder.end()
+        else:
+            return self.output(evt)
+        if self.encoder.broken:
+            return self.output(StreamEnd('ProtocolError'))
+        return 0
 
     def describe(self):
         return 'encode_http_response' if self.response_mode else 'encode_http_request'

@@ -265,10 +265,15 @@ cdef class MuxHTTP(Filter):
         if self.session is None:
             return 0
         if isinstance(evt, Data):
-            return self.encoder.data(<Data>evt)
+            self.encoder.data(<Data>evt)
+            if self.encoder.broken:
+                return self.fail_request()
+            return 0
         if isinstance(evt, MessageEnd):
             self.request_done = True
             self.encoder.end()
+            if self.encoder.broken:
+                return self.fail_request()
             if self.response_done:
                 self.release()
             return 0
@@ -277,6 +282,11 @@ cdef class MuxHTTP(Filter):
                 self.abandon()
             return 0
         return 0
+
+    cdef int fail_request(self) except -1:
+        # The request body did not match its Content-Length: the upstream connection is out of step; drop it.
+        self.abandon()
+        return self.output(StreamEnd('ProtocolError'))
 
     cdef void abandon(self):
         cdef HttpClientSession s = self.session

@@ -1,5 +1,6 @@
 """A worker process: opens the program's listeners on uvloop, reloads on SIGHUP, drains on SIGTERM/SIGINT."""
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -23,6 +24,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         self.stopping = loop.create_future()
         await self.apply(program)
+        # What loading made lives as long as the process: keep the collector from walking it again and again.
+        gc.freeze()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))

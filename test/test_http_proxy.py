@@ -121,6 +121,19 @@ def test_large_request_body(proxy, size):
     assert len(d['body']) == size and d['body'].encode() == body
 
 
+def test_large_request_keeps_its_content_length(proxy):
+    # Upstreams that refuse chunked uploads still get a big body the way the client framed it.
+    body = b'x' * 200000
+    with RawClient(proxy.p_main) as c:
+        c.send(req('/echo', 'POST', [('Content-Length', str(len(body)))]))
+        for i in range(0, len(body), 50000):
+            c.send(body[i:i + 50000])
+        d = echo_of(c.read_response())
+    assert d['hmap'].get('content-length') == [str(len(body))]
+    assert 'transfer-encoding' not in d['hmap']
+    assert d['body'].encode() == body
+
+
 def test_chunked_request_body_relayed(proxy):
     parts = [b'alpha-', b'beta-' * 1000, b'gamma']
     enc = b''.join(b'%x\r\n%s\r\n' % (len(p), p) for p in parts) + b'0\r\n\r\n'
