@@ -123,9 +123,8 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
             ve -= 1
         elif p[le - 1] != b'\r':
             bare_lf = True
-        for k in range(vs, ve):
-            if p[k] == b'\r' or p[k] == 0:
-                return 400
+        if ve > vs and (memchr(p + vs, b'\r', ve - vs) != NULL or memchr(p + vs, 0, ve - vs) != NULL):
+            return 400                       # a bare CR or a NUL inside a value
         while ve > vs and (p[ve - 1] == b' ' or p[ve - 1] == b'\t'):
             ve -= 1
         ne -= ns
