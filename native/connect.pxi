@@ -6,7 +6,7 @@ import socket as _socket
 cdef class ConnectOptions:
     """Timeouts (seconds; 0 means none) and the most bytes held while the connection is being made."""
     cdef public double connect_timeout
-    cdef public double read_timeout      # after a write, the longest wait for the peer's first byte
+    cdef public double read_timeout      # after the last write, the longest wait for the peer to send something
     cdef public double idle_timeout      # the longest time with no traffic either way
     cdef public Py_ssize_t buffer_limit
 
@@ -77,9 +77,8 @@ cdef class Connect(Endpoint):
                     self.write(d._one)
                 else:
                     self.transport.writelines(d._more)
-                if not self.awaiting_reply and self.opts.read_timeout > 0:
-                    self.awaiting_reply = True
-                    self.last_write = now()
+                self.awaiting_reply = True
+                self.last_write = now()
                 if self.write_paused:
                     self.note_congestion()
             elif self.state == C_CLOSED:
@@ -105,7 +104,10 @@ cdef class Connect(Endpoint):
             elif self.state == C_CONNECTING:
                 self.end_requested = True
             elif self.state == C_IDLE:
+                # Ended before it began: nothing to connect for, and whoever waits downstream is told.
                 self.state = C_CLOSED
+                self.ended = True
+                return self.output(evt)
             return 0
         if self.state == C_IDLE and isinstance(evt, MessageStart):
             self.start()
@@ -170,9 +172,8 @@ cdef class Connect(Endpoint):
             pending, self.pending = self.pending, None
             self.pending_size = 0
             transport.writelines(pending)
-            if self.opts.read_timeout > 0:
-                self.awaiting_reply = True
-                self.last_write = self.last_read
+            self.awaiting_reply = True
+            self.last_write = self.last_read
         self.drained()
         if self.end_requested:
             self.close()
@@ -205,11 +206,8 @@ cdef class Connect(Endpoint):
         self.fail(error)
 
     def data_received(self, data):
-        if self.awaiting_reply:
-            self.awaiting_reply = False
-            self.last_read = now()
-        elif self.opts.idle_timeout > 0:
-            self.last_read = now()
+        self.awaiting_reply = False
+        self.last_read = now()
         try:
             self.output(Data.wrap(data))
         except Exception as e:

@@ -20,6 +20,8 @@ cdef class MessageEncoder:
     cdef public bytes whole
     cdef int64_t remaining              # streaming with a declared Content-Length: bytes still to go
     cdef public bint broken             # the body did not match the declared length
+    cdef bint flush_soon
+    cdef HttpHead pending_head          # the message the pending flush is for
 
     def __init__(self, EventTarget out, bint response):
         self.out = out
@@ -51,8 +53,22 @@ cdef class MessageEncoder:
             self.body_len += d._size
             if self.body_len > BUFFER_BODY:
                 return self.start_streaming()
+            if not self.flush_soon:
+                # As for responses (ResponseSlot): held for this turn of the loop only.
+                self.flush_soon = True
+                self.pending_head = self.head
+                soon(self._flush_held)
             return 0
         return self.stream(d.chunks())
+
+    def _flush_held(self):
+        self.flush_soon = False
+        if self.started or self.head is None or self.head is not self.pending_head or self.body is None:
+            return
+        try:
+            self.start_streaming()
+        except Exception as e:
+            report_error(e, None)
 
     cdef int start_streaming(self) except -1:
         cdef list held = self.body

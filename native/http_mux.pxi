@@ -263,6 +263,10 @@ cdef class MuxHTTP(Filter):
                 (<RequestHead>self.encoder.head).is_head_method()
             return 0
         if self.session is None:
+            if isinstance(evt, StreamEnd):
+                # The request ended before it was sent (an error upstream of here): pass the end on.
+                self.finished = True
+                return self.output(evt)
             return 0
         if isinstance(evt, Data):
             self.encoder.data(<Data>evt)

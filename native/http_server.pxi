@@ -39,6 +39,7 @@ cdef class ResponseSlot(EventTarget):
     cdef list out                      # encoded bytes waiting for the slots ahead of this one
     cdef Pipeline sub
     cdef Data req_body                 # serve_http: the request body being collected
+    cdef bint flush_soon               # a call to send the held body at the end of this loop turn is pending
 
     cdef int emit(self, object b) except -1:
         if self.server.ended or not self.server.queue:
@@ -84,6 +85,12 @@ cdef class ResponseSlot(EventTarget):
             self.body_len += d._size
             if self.body_len > BUFFER_BODY and not self.head_request:
                 self.start_streaming()
+            elif not self.flush_soon:
+                # Held in the hope the whole response comes in this read (one write, a Content-Length). If it
+                # does not, what came so far goes out at the end of this turn of the loop: a streamed response
+                # (server-sent events, a slow upstream) is not held back.
+                self.flush_soon = True
+                soon(self._flush_held)
             return 0
         if self.head_request:
             return 0
@@ -97,6 +104,15 @@ cdef class ResponseSlot(EventTarget):
         for c in d.chunks():
             self.emit(c)
         return 0
+
+    def _flush_held(self):
+        if self.started or self.done or self.resp is None or self.head_request:
+            return
+        try:
+            self.start_streaming()
+            self.server.flush()
+        except Exception as e:
+            report_error(e, None)
 
     cdef list held_body(self):
         if self.body is not None:
@@ -307,7 +323,7 @@ cdef class HttpServerBase(HttpSink):
             s = self.current
             self.current = None
             if s.sub is not None:
-                s.sub.shutdown()
+                self.abort_sub(s, 'ProtocolError')
             if not s.started:
                 self.queue.remove(s)
         s = ResponseSlot.__new__(ResponseSlot)
@@ -331,10 +347,10 @@ cdef class HttpServerBase(HttpSink):
             if not s.keep_alive:
                 self.closing = True
             if self.aborting or (self.closing and not s.keep_alive):
-                for x in self.queue:
+                rest, self.queue = self.queue, []
+                for x in rest:
                     if (<ResponseSlot>x).sub is not None:
-                        (<ResponseSlot>x).sub.shutdown()
-                self.queue = []
+                        self.abort_sub(<ResponseSlot>x, 'ConnectionReset')
                 self.decoder.state = S_DEAD
                 break
             if self.queue:
@@ -381,12 +397,22 @@ cdef class HttpServerBase(HttpSink):
 
     cdef void shutdown(self):
         self.ended = True
-        if self.queue:
-            for s in self.queue:
-                if (<ResponseSlot>s).sub is not None:
-                    (<ResponseSlot>s).sub.shutdown()
-                    (<ResponseSlot>s).sub = None
-        self.queue = []
+        rest, self.queue = self.queue, []
+        for s in rest:
+            if (<ResponseSlot>s).sub is not None:
+                self.abort_sub(<ResponseSlot>s, 'ConnectionReset')
+
+    cdef void abort_sub(self, ResponseSlot s, str error):
+        # The request will get no answer (the client left, or the connection is closing): its pipeline still sees
+        # its stream end, so what it holds (an upstream session, a balancer's allocation) is let go.
+        cdef Pipeline p = s.sub
+        s.sub = None
+        s.done = True
+        try:
+            p.on_event(StreamEnd(error))
+        except Exception as e:
+            report_error(e, self.location)
+        p.shutdown()
 
     cdef bint answer_now(self, RequestHead h) except -1:
         # A server that can answer a request from its head alone, with nothing queued before it, does it here

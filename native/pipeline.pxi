@@ -136,6 +136,16 @@ cdef object spawn_in_scope(Context c, ModuleScope s, object awaitable, object do
     return task
 
 
+cdef void soon(object fn):
+    # Calls fn at the end of this turn of the event loop; without a running loop (filters driven from a test),
+    # nothing is scheduled and what waits for it goes at the message's end.
+    try:
+        loop = _asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    loop.call_soon(fn)
+
+
 cdef inline bint is_awaitable(object x):
     if x is None or type(x) is Message or isinstance(x, (Event, str, bytes, bool, int, dict, list, tuple)):
         return False

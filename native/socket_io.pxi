@@ -119,6 +119,7 @@ cdef class Inbound(Endpoint):
         if self.closed:
             return 0
         if isinstance(evt, Data):
+            self.activity += 1
             d = <Data>evt
             if d._more is None:
                 if d._one is not None:

@@ -9,7 +9,7 @@ def connect(self, target, *, connect_timeout=5.0, read_timeout=60.0, idle_timeou
     on the first event; Data goes out to it, what it sends comes out as Data, and its close as StreamEnd (with
     ConnectionRefused, ConnectionTimeout, ReadTimeout, IdleTimeout, ... when it fails).
 
-    connect_timeout: to establish the connection. read_timeout: after sending, the longest wait for the first byte
+    connect_timeout: to establish the connection. read_timeout: after the last send, the longest wait for the first byte
     of the reply. idle_timeout: the longest time with no traffic either way. buffer_limit: bytes held while
     connecting before the sender is paused. 0 turns a timeout off.
     """
