@@ -206,14 +206,19 @@ cdef class Connect(Endpoint):
         self.fail(error)
 
     def data_received(self, data):
+        global _dispatching
         self.awaiting_reply = False
         self.last_read = now()
+        _dispatching += 1
         try:
             self.output(Data.wrap(data))
         except Exception as e:
             report_error(e, self.location)
             self.abort_with('RuntimeError')
-            return
+        finally:
+            _dispatching -= 1
+        if _held and not _dispatching:
+            flush_all_held()
         if _congested is not None:
             self.after_dispatch()
 

@@ -1,8 +1,7 @@
 # decode_http_request / decode_http_response / encode_http_request / encode_http_response: the HTTP/1.x codec as
 # plain filters, between bytes (Data) and messages (MessageStart, Data, MessageEnd).
 
-@cython.freelist(64)
-cdef class MessageEncoder:
+cdef class MessageEncoder(EventTarget):
     """Encodes one message after another into Data for `out`. A body up to BUFFER_BODY goes with Content-Length in
     one write; a longer one streams, with the Content-Length its decoded head declared if it has one (checked: a
     body that does not match it marks the encoder broken, and its connection must be dropped), else chunked."""
@@ -57,18 +56,15 @@ cdef class MessageEncoder:
                 # As for responses (ResponseSlot): held for this turn of the loop only.
                 self.flush_soon = True
                 self.pending_head = self.head
-                soon(self._flush_held)
+                hold(self)
             return 0
         return self.stream(d.chunks())
 
-    def _flush_held(self):
+    cdef int flush_held(self) except -1:
         self.flush_soon = False
         if self.started or self.head is None or self.head is not self.pending_head or self.body is None:
-            return
-        try:
-            self.start_streaming()
-        except Exception as e:
-            report_error(e, None)
+            return 0
+        return self.start_streaming()
 
     cdef int start_streaming(self) except -1:
         cdef list held = self.body

@@ -90,7 +90,7 @@ cdef class ResponseSlot(EventTarget):
                 # does not, what came so far goes out at the end of this turn of the loop: a streamed response
                 # (server-sent events, a slow upstream) is not held back.
                 self.flush_soon = True
-                soon(self._flush_held)
+                hold(self)
             return 0
         if self.head_request:
             return 0
@@ -105,14 +105,12 @@ cdef class ResponseSlot(EventTarget):
             self.emit(c)
         return 0
 
-    def _flush_held(self):
+    cdef int flush_held(self) except -1:
+        self.flush_soon = False
         if self.started or self.done or self.resp is None or self.head_request:
-            return
-        try:
-            self.start_streaming()
-            self.server.flush()
-        except Exception as e:
-            report_error(e, None)
+            return 0
+        self.start_streaming()
+        return self.server.flush()
 
     cdef list held_body(self):
         if self.body is not None:

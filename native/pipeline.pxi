@@ -35,9 +35,19 @@ cdef class EventTarget:
     cdef int on_event(self, Event evt) except -1:
         return 0
 
+    cdef int flush_held(self) except -1:
+        # For encoders that hold a body hoping the message ends in the same read: send what is held now.
+        return 0
+
     def input(self, evt):
         """Feed an event from Python (tests, plugins)."""
         self.on_event(evt)
+
+    def _flush_soon(self):
+        try:
+            self.flush_held()
+        except Exception as e:
+            report_error(e, None)
 
 
 cdef EventTarget DISCARD = EventTarget()
@@ -134,6 +144,30 @@ cdef object spawn_in_scope(Context c, ModuleScope s, object awaitable, object do
     if done is not None:
         task.add_done_callback(done)
     return task
+
+
+# Encoders holding part of a body until the read that brought it has been handled (see hold()).
+cdef list _held = []
+cdef int _dispatching = 0
+
+
+cdef void hold(EventTarget holder):
+    # Inside a socket read the holder is flushed when the read is done, unless its message ended by then; outside
+    # one (a timer, a task) at the end of this loop turn.
+    if _dispatching:
+        _held.append(holder)
+    else:
+        soon(holder._flush_soon)
+
+
+cdef void flush_all_held():
+    global _held
+    held, _held = _held, []
+    for h in held:
+        try:
+            (<EventTarget>h).flush_held()
+        except Exception as e:
+            report_error(e, None)
 
 
 cdef void soon(object fn):

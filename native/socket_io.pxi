@@ -71,13 +71,18 @@ cdef class Inbound(Endpoint):
             self.drain()
 
     def data_received(self, data):
+        global _dispatching
         self.activity += 1
+        _dispatching += 1
         try:
             self.stream.on_event(Data.wrap(data))
         except Exception as e:
             report_error(e, None)
             self.abort()
-            return
+        finally:
+            _dispatching -= 1
+        if _held and not _dispatching:
+            flush_all_held()
         if _congested is not None:
             self.after_dispatch()
 
