@@ -176,7 +176,10 @@ cdef class Connect(Endpoint):
             self.last_write = self.last_read
         self.drained()
         if self.end_requested:
-            self.close()
+            if transport.can_write_eof():
+                transport.write_eof()     # the sender finished while we were connecting: half-close, as below
+            else:
+                self.close()
         self.arm_timer()
 
     cdef void arm_timer(self):

@@ -100,6 +100,10 @@ cdef class ResponseSlot(EventTarget):
                 wb_chunk(c)
             return self.emit(wb_take())
         if self.declared >= 0:
+            if d._size > self.declared:
+                # More body than the response declared: the client must not read it as a next response.
+                d = <Data>d.slice(0, self.declared)
+                self.keep_alive = False
             self.declared -= d._size
         for c in d.chunks():
             self.emit(c)
@@ -125,11 +129,13 @@ cdef class ResponseSlot(EventTarget):
         if declared >= 0 and not self.resp.chunked:
             self.chunked = False
             write_response_head(self.resp, declared, False, False, self.req.version, self.keep_alive)
-            self.declared = declared - self.body_len
+            self.declared = declared
             self.emit(wb_take())
-            for d in self.held_body():
-                for c in (<Data>d).chunks():
-                    self.emit(c)
+            held = self.held_body()
+            self.body = None
+            self.body_one = None
+            for d in held:
+                self.on_data(<Data>d)       # checked against the declared length like the rest
         elif self.req.version == 10:
             # HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
             self.chunked = False

@@ -95,13 +95,24 @@ cdef class Filter(EventTarget):
         return type(self).__name__
 
     cdef object call(self, object fn, object arg):
-        # Runs a user callback with ctx pointing at this stream's variables as seen from this filter's module.
+        # Runs a user callback with ctx pointing at this stream's variables as seen from this filter's module;
+        # afterwards ctx points where it did before (nothing, outside any callback).
+        cdef Context c = _cur_ctx
+        cdef ModuleScope s = _cur_scope
         enter_scope(self.pipeline.context if self.pipeline is not None else None, self.scope)
-        return fn(arg)
+        try:
+            return fn(arg)
+        finally:
+            enter_scope(c, s)
 
     cdef object call0(self, object fn):
+        cdef Context c = _cur_ctx
+        cdef ModuleScope s = _cur_scope
         enter_scope(self.pipeline.context if self.pipeline is not None else None, self.scope)
-        return fn()
+        try:
+            return fn()
+        finally:
+            enter_scope(c, s)
 
     cdef object spawn(self, object awaitable, object done):
         # Runs an awaitable a callback returned as a task whose ctx is this stream's; done(task) runs on completion.

@@ -91,6 +91,9 @@ def run_workers(args, log):
            '--drain-timeout', str(args.drain_timeout)]
     cmd += ['-e', args.expression] if args.expression is not None else [args.script]
     children = [subprocess.Popen(cmd) for _ in range(args.workers)]
+    started = [time.monotonic()] * args.workers
+    delay = [0.0] * args.workers           # back off a worker that keeps dying at start
+    restart_at = [None] * args.workers
     stopping = []
 
     def forward(sig, _frame):
@@ -104,14 +107,24 @@ def run_workers(args, log):
         signal.signal(sig, forward)
     log.info('started %d workers: %s', len(children), ' '.join(str(c.pid) for c in children))
     while True:
-        alive = [c for c in children if c.poll() is None]
-        if not alive:
-            break
-        if not stopping:
+        if stopping:
+            if all(c.poll() is not None for c in children):
+                break
+        else:
+            now = time.monotonic()
             for i, c in enumerate(children):
-                if c.poll() is not None:
-                    log.error('worker %d exited with %s; starting a new one', c.pid, c.returncode)
+                if c.poll() is None:
+                    continue
+                if restart_at[i] is None:
+                    quick = now - started[i] < 5.0
+                    delay[i] = min(30.0, delay[i] * 2 or 1.0) if quick else 0.0
+                    restart_at[i] = now + delay[i]
+                    log.error('worker %d exited with %s; starting a new one%s', c.pid, c.returncode,
+                              ' in %gs' % delay[i] if delay[i] else '')
+                if now >= restart_at[i]:
                     children[i] = subprocess.Popen(cmd)
+                    started[i] = now
+                    restart_at[i] = None
         time.sleep(0.2)
     return 0 if stopping else 1
 

@@ -40,42 +40,55 @@ class Worker:
     async def reload(self):
         try:
             program = self.load()
-        except ScriptError as e:
+            await self.apply(program)
+        except (ScriptError, OSError) as e:
             log.error('reload failed, still running the previous version: %s', e)
             return
-        await self.apply(program)
         log.info('reloaded %s', program.entry)
 
     async def apply(self, program):
-        """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there."""
+        """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a
+        new port cannot be opened, nothing changes: the ports opened for this version are closed again."""
         loop = asyncio.get_running_loop()
         wanted = {}
         for address, port, layout in program.listens:
             wanted[(address, port)] = layout
+        opened = {}
+        try:
+            for key, layout in wanted.items():
+                if key not in self.listeners:
+                    opened[key] = await self.open(loop, key, layout)
+        except OSError:
+            for server, state in opened.values():
+                server.close()
+            raise
         for key, layout in wanted.items():
-            options = layout.listen_options or {}
-            if key in self.listeners:
+            if key in opened:
+                self.listeners[key] = opened[key]
+                log.info('listening on %s:%d', *key)
+            else:
                 server, state = self.listeners[key]
                 state.layout = layout
-                state.idle_timeout = float(options.get('idle_timeout', 60.0) or 0)
-                continue
-            state = ListenerState(layout, float(options.get('idle_timeout', 60.0) or 0))
-            state.loop = loop
-            reuse = options.get('reuse_port', self.reuse_port)
-            server = await loop.create_server(state, key[0], key[1], backlog=int(options.get('backlog', 1024)),
-                                              reuse_port=bool(reuse), reuse_address=True)
-            for s in server.sockets:
-                try:
-                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                except OSError:
-                    pass
-            self.listeners[key] = (server, state)
-            log.info('listening on %s:%d', *key)
+                state.idle_timeout = float((layout.listen_options or {}).get('idle_timeout', 60.0) or 0)
         for key in [k for k in self.listeners if k not in wanted]:
             server, state = self.listeners.pop(key)
             server.close()
             state.drain()
             log.info('stopped listening on %s:%d', *key)
+
+    async def open(self, loop, key, layout):
+        options = layout.listen_options or {}
+        state = ListenerState(layout, float(options.get('idle_timeout', 60.0) or 0))
+        state.loop = loop
+        reuse = options.get('reuse_port', self.reuse_port)
+        server = await loop.create_server(state, key[0], key[1], backlog=int(options.get('backlog', 1024)),
+                                          reuse_port=bool(reuse), reuse_address=True)
+        for s in server.sockets:
+            try:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        return server, state
 
     async def drain(self):
         loop = asyncio.get_running_loop()

@@ -651,6 +651,28 @@ def test_sighup_opens_and_closes_listeners(tmp_path, run_pipyx):
     assert get(port2) == (200, 'b2')
 
 
+def test_sighup_with_a_port_in_use_keeps_the_old_version(tmp_path, run_pipyx):
+    port = free_port()
+    busy = socket.socket()
+    busy.bind(('127.0.0.1', 0))
+    busy.listen(1)
+    try:
+        path = tmp_path / 'main.py'
+        write_script(path, VERSIONED.replace('{port}', str(port)).replace('{answer}', 'v1'))
+        p = run_pipyx(path=path, port=port)
+        write_script(path, """
+            from pipyx import pipy, Message
+            pipy().listen('127.0.0.1:{port}').serve_http(Message('v2')).listen('127.0.0.1:{busy}').serve_http(Message('x'))
+        """.replace('{port}', str(port)).replace('{busy}', str(busy.getsockname()[1])))
+        p.signal(signal.SIGHUP)
+        assert wait_for(lambda: 'reload failed' in p.log(), 5), p.log()
+        # Nothing of the new version took effect: not even the layout of the port that was fine.
+        assert get(port) == (200, 'v1')
+        assert 'Task exception' not in p.log()
+    finally:
+        busy.close()
+
+
 # -- 7. --workers ----------------------------------------------------------------------------------------------------
 
 PID_SCRIPT = """
