@@ -435,7 +435,7 @@ cdef class HttpServerBase(HttpSink):
 
 cdef class ServeHTTP(HttpServerBase):
     """serve_http(handler): answers each request with handler(request Message) -> response Message (or str, bytes,
-    None, or an awaitable of one). A constant Message is encoded once, when the pipeline is built."""
+    None, or an awaitable of one). A constant Message is encoded once (per variant: keep-alive, HTTP/1.0, HEAD) and reused."""
     cdef object handler
     cdef dict canned                   # (keep_alive, version, head) -> encoded response, for a constant handler
     cdef bytes canned_plain            # the one for a keep-alive HTTP/1.1 GET

@@ -95,6 +95,9 @@ class Program:
                         if ref.layout is not None:
                             continue
                         target = ref.name
+                        if target is None:
+                            raise ScriptError('%s has no sub-pipeline: give it one with .to(...)' % f.describe(),
+                                              *(f.location or (m.filename, None)))
                         module = m
                         if isinstance(target, tuple):          # (filename, name) from use()
                             module = self.modules.get(target[0])
@@ -144,7 +147,7 @@ class Configuration:
 
     def listen(self, port, **options):
         """Starts the layout for a listening port: port is an int, 'addr:port' or '[v6addr]:port'. Options:
-        idle_timeout (seconds without traffic before a connection is closed, default 60; 0 for none),
+        idle_timeout (seconds without traffic either way before a connection is reset, default 60; 0 for none),
         backlog (1024), reuse_port (set by --workers)."""
         address, port = parse_listen(port)
         loc = caller_location()

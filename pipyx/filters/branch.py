@@ -5,7 +5,7 @@ from ..config import filter_method, ScriptError, caller_location
 
 @filter_method
 def branch(self, *args):
-    """branch(cond1, pipeline1, cond2, pipeline2, ..., default=None): on the stream's first event, the stream goes
+    """branch(cond1, pipeline1, cond2, pipeline2, ..., [default]): on the stream's first event, the stream goes
     through the pipeline of the first condition that holds (a condition is a callable taking no arguments, or a
     plain value); when none holds, through the default. A pipeline is a name, a function building one, or None to
     pass the stream straight on."""

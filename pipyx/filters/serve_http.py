@@ -9,7 +9,7 @@ def serve_http(self, handler, *, max_header_size=None, max_header_count=None, ma
                max_body_size=None):
     """Decodes HTTP/1.x requests from the stream's bytes and writes back handler's answers, in request order.
 
-    handler is a Message (or str/bytes body) sent for every request — encoded once, when the layout is built — or a
+    handler is a Message (or str/bytes body) sent for every request — encoded once and reused — or a
     callable taking the request Message and returning a Message, str, bytes, None (an empty 200), or an awaitable
     of one. An exception in the handler answers 500 and is logged with the script's line.
 

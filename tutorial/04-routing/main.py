@@ -20,7 +20,7 @@ def choose_target(start):
     ctx.target = router.find(head.headers.get('host', ''), head.path)
 
 
-app = pipy(target=None)            # a context variable: every request gets its own 'target'
+app = pipy(target=None)            # a context variable: every connection gets its own 'target'
 
 (app.listen(port)
     .demux_http().to(lambda p: p
