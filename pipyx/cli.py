@@ -1,7 +1,6 @@
 """The pipyx command."""
 import argparse
 import logging
-import os
 import signal
 import subprocess
 import sys

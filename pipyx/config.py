@@ -7,7 +7,6 @@ expression. The filter methods themselves live in pipyx/filters/, one module per
 import os
 import sys
 
-from . import _native
 from ._native import LayoutRef, ModuleScope, PipelineLayout
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

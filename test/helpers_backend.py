@@ -1,5 +1,6 @@
 """Shared by the HTTP tests: the `backend` fixture (test/backend.py as a subprocess) and a raw-socket HTTP/1.x
 client that sees exact bytes."""
+import http.client
 import os
 import signal
 import socket
@@ -242,3 +243,15 @@ def vm_rss_kb(pid):
             if line.startswith('VmRSS:'):
                 return int(line.split()[1])
     raise AssertionError('no VmRSS for %d' % pid)
+
+
+def request(port, path='/', method='GET', body=None, headers=None, conn=None):
+    """One request; on a new connection unless conn is given. Returns (status, headers, body bytes)."""
+    c = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        if conn is None:
+            c.close()

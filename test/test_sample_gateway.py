@@ -17,21 +17,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, PipyxProcess, free_port
-from helpers_backend import Backend
+from helpers_backend import Backend, request
 
 GATEWAY = os.path.join(ROOT, 'samples', 'gateway', 'main.py')
-
-
-def request(port, path='/', method='GET', body=None, headers=None, conn=None):
-    """One request; on a new connection unless conn is given. Returns (status, headers, body bytes)."""
-    c = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=5)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        if conn is None:
-            c.close()
 
 
 def echo(port, path, headers=None, conn=None):

@@ -9,24 +9,13 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, free_port, wait_port
+from helpers_backend import request
 
 TUTORIAL = os.path.join(ROOT, 'tutorial')
 
 
 def step(name, *parts):
     return os.path.join(TUTORIAL, name, *parts)
-
-
-def request(port, path='/', method='GET', body=None, headers=None, conn=None):
-    """One request; on a new connection unless conn is given. Returns (status, headers, body bytes)."""
-    c = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=5)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        if conn is None:
-            c.close()
 
 
 def text(port, path='/', **kw):
