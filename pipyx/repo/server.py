@@ -1,0 +1,127 @@
+"""`python -m pipyx.repo`: the repo server, itself a pipyx program (listen(...).serve_http(api.handle)) run by a
+pipyx Worker, so it drains on SIGTERM/SIGINT like any pipyx script.
+
+    python -m pipyx.repo --repo-dir ./pipyx-repo --listen 0.0.0.0:6060      # token from PIPYX_REPO_TOKEN
+    python -m pipyx.repo --listen 127.0.0.1:6060 --allow-no-token           # local, unauthenticated writes
+"""
+import argparse
+import logging
+import os
+import sys
+
+from ..config import Configuration, Program
+
+DEFAULT_LISTEN = '0.0.0.0:6060'
+DEFAULT_DIR = 'pipyx-repo'
+DB_FILE = 'repo.db'
+LOOPBACK = ('127.0.0.1', 'localhost', '::1')
+
+log = logging.getLogger('pipyx.repo')
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='pipyx-repo', description='The pipyx repo: codebases that workers pull.')
+    p.add_argument('--repo-dir', default=DEFAULT_DIR, metavar='DIR',
+                   help='where the repo keeps its database (default ./%s)' % DEFAULT_DIR)
+    p.add_argument('--listen', default=DEFAULT_LISTEN, metavar='ADDR:PORT',
+                   help='address and port to serve on (default %s)' % DEFAULT_LISTEN)
+    p.add_argument('--repo-token', metavar='T',
+                   help='the bearer token writes need (default: $PIPYX_REPO_TOKEN); prefer the variable, since '
+                        'arguments show in ps')
+    p.add_argument('--allow-no-token', action='store_true',
+                   help='run without a token; only allowed when listening on 127.0.0.1 or localhost')
+    p.add_argument('--max-file-size', type=int, default=64 * 1024 * 1024, metavar='BYTES',
+                   help='largest file (request body) accepted (default 64 MiB)')
+    p.add_argument('--log-level', default='info', choices=['debug', 'info', 'warn', 'error'])
+    p.add_argument('--drain-timeout', type=float, default=10.0, metavar='S',
+                   help='on SIGTERM/SIGINT, how long requests in flight may take to finish (default 10)')
+    return p, p.parse_args(argv)
+
+
+def parse_address(text):
+    """'ADDR:PORT', '[V6ADDR]:PORT' or 'PORT' -> (host, port); ValueError if it is none of those."""
+    text = str(text)
+    if text.isdigit():
+        host, port = '0.0.0.0', text
+    elif text.startswith('['):
+        host, sep, port = text[1:].partition(']:')
+        if not sep:
+            raise ValueError('bad address %r' % text)
+    else:
+        host, _, port = text.rpartition(':')
+    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ValueError('bad address %r: give ADDR:PORT, e.g. 127.0.0.1:6060' % text)
+    return host, int(port)
+
+
+def build_program(api, host, port, max_body_size=None):
+    """The repo server as a pipyx Program: one listener whose pipeline answers with api.handle.
+
+    Later: TLS would go between listen() and serve_http() here; the admin page hangs off api.ui."""
+    program = Program('<pipyx-repo>')
+    module = program.module_for('<pipyx-repo>')
+    listen = '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
+    Configuration(module, None).listen(listen).serve_http(api.handle, max_body_size=max_body_size)
+    program.resolve()
+    return program
+
+
+def check_token(token, host, allow_no_token):
+    """None if the server may start with this token on this host, else the reason it must not."""
+    if token:
+        return None
+    if not allow_no_token:
+        return ('no token: set PIPYX_REPO_TOKEN or --repo-token (or, on 127.0.0.1 only, --allow-no-token)')
+    if host not in LOOPBACK:
+        return ('--allow-no-token is only allowed on 127.0.0.1 or localhost, not %s: anyone who can reach the '
+                'port could publish code that workers then run' % host)
+    return None
+
+
+def main(argv=None):
+    """Runs the repo server until SIGTERM/SIGINT; returns the exit code (2 for a usage error, 1 for a failure)."""
+    parser, args = parse_args(sys.argv[1:] if argv is None else argv)
+    from ..cli import setup_logging
+    setup_logging(args.log_level)
+    try:
+        host, port = parse_address(args.listen)
+    except ValueError as e:
+        print('pipyx-repo: error: %s' % e, file=sys.stderr)
+        return 2
+    token = args.repo_token or os.environ.get('PIPYX_REPO_TOKEN') or None
+    reason = check_token(token, host, args.allow_no_token)
+    if reason:
+        print('pipyx-repo: error: %s' % reason, file=sys.stderr)
+        return 2
+
+    import uvloop
+    from ..worker import Worker
+    from .api import RepoAPI
+    from .store import SQLiteStore
+
+    try:
+        store = SQLiteStore(os.path.join(args.repo_dir, DB_FILE))
+    except Exception as e:              # sqlite3.Error, OSError: a bad directory or a damaged file
+        print('pipyx-repo: error: cannot open the repo in %s: %s' % (args.repo_dir, e), file=sys.stderr)
+        return 1
+    api = RepoAPI(store, token)
+
+    def load():
+        return build_program(api, host, port, args.max_file_size)
+
+    class RepoWorker(Worker):
+        def stop(self):
+            super().stop()
+            api.wake_all()             # held long polls answer now instead of holding up the drain
+
+    worker = RepoWorker(load, False, args.drain_timeout)
+    log.info('repo in %s, %s', os.path.abspath(args.repo_dir),
+             'writes need the token' if token else 'writes need NO token (loopback only)')
+    try:
+        uvloop.run(worker.run(load()))
+    except OSError as e:
+        print('pipyx-repo: error: %s' % e, file=sys.stderr)
+        return 1
+    finally:
+        api.close()
+    return 0
