@@ -14,6 +14,11 @@ USAGE_EXAMPLES = """examples:
   pipyx -e "pipy().listen(8080).serve_http(Message('hi'))"
   pipyx main.py --workers 2        two processes sharing each port
   pipyx main.py --verify           check that the script loads, then exit
+  pipyx main.py --watch            reload whenever a file in the script's directory changes
+  pipyx http://repo:6060/repo/my-app/
+                                   run a codebase from a pipyx repo, switching to each new version
+  pipyx http://a:6060/repo/my-app/,http://b:6060/repo/my-app/
+                                   the same, failing over between repos
 
 signals: SIGTERM/SIGINT finish requests in flight and exit; SIGHUP reloads the script."""
 
@@ -21,7 +26,8 @@ signals: SIGTERM/SIGINT finish requests in flight and exit; SIGHUP reloads the s
 def parse_args(argv):
     p = argparse.ArgumentParser(prog='pipyx', description='A programmable, scriptable proxy engine.',
                                 epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('script', nargs='?', help='the script to run, or a directory holding main.py')
+    p.add_argument('script', nargs='?', help='the script to run, a directory holding main.py, or a repo URL '
+                   '(http://HOST:PORT/repo/NAME/; several, comma-separated, for failover)')
     p.add_argument('-e', '--eval', dest='expression', metavar='CODE',
                    help="run CODE instead of a script file; pipyx's public names are in scope")
     p.add_argument('--workers', type=int, default=1, metavar='N',
@@ -31,6 +37,15 @@ def parse_args(argv):
     p.add_argument('--verify', action='store_true', help='load the script, report errors, and exit')
     p.add_argument('--drain-timeout', type=float, default=10.0, metavar='S',
                    help='on SIGTERM/SIGINT, how long requests in flight may take to finish (default 10)')
+    p.add_argument('--watch', action='store_true',
+                   help="reload when a file under the script's directory changes (checked every 0.5s)")
+    repo = p.add_argument_group('running from a repo URL')
+    repo.add_argument('--repo-cache', metavar='DIR',
+                      help='where downloaded versions are kept (default ~/.cache/pipyx/HOST_PORT/NAME/)')
+    repo.add_argument('--repo-token', metavar='T',
+                      help='bearer token for the repo (default: the PIPYX_REPO_TOKEN environment variable)')
+    repo.add_argument('--poll-interval', type=float, metavar='S',
+                      help='ask the repo for a new version every S seconds instead of long-polling')
     p.add_argument('--reuse-port', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--version', action='version', version='pipyx ' + VERSION)
     return p, p.parse_args(argv)
@@ -45,13 +60,46 @@ def setup_logging(level):
     _native.set_error_reporter(errors.report)
 
 
+# The options of the repo server (pipyx with no script): with only these, pipyx runs it.
+REPO_SERVER_VALUE_OPTIONS = {'--repo-dir', '--listen', '--repo-token', '--max-file-size', '--log-level',
+                             '--drain-timeout'}
+REPO_SERVER_FLAGS = {'--allow-no-token'}
+
+
+def is_repo_server(argv):
+    i = 0
+    while i < len(argv):
+        name = argv[i].split('=', 1)[0]
+        if name in REPO_SERVER_VALUE_OPTIONS:
+            i += 1 if '=' in argv[i] else 2
+        elif name in REPO_SERVER_FLAGS:
+            i += 1
+        else:
+            return False
+    return True
+
+
 def main(argv=None):
-    parser, args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if is_repo_server(argv):
+        from .repo.server import main as repo_main
+        code = repo_main(argv)
+        if code == 2:
+            print('pipyx: with no script, pipyx runs the repo server (see docs/repo-api.md); to run a script: '
+                  'pipyx SCRIPT, or pipyx --help', file=sys.stderr)
+        return code
+    parser, args = parse_args(argv)
     setup_logging(args.log_level)
     log = logging.getLogger('pipyx')
     if args.script is None and args.expression is None:
         parser.print_usage(sys.stderr)
         print('pipyx: give a script to run, or -e CODE', file=sys.stderr)
+        return 2
+    from .remote import is_repo_url
+    if is_repo_url(args.script):
+        return run_remote(args)
+    if args.watch and args.script is None:
+        print('pipyx: --watch needs a script file or directory, not -e', file=sys.stderr)
         return 2
     from .config import ScriptError
     from .loader import load_program
@@ -76,11 +124,64 @@ def main(argv=None):
         return load_program(args.script, args.expression)
 
     worker = Worker(load, args.reuse_port, args.drain_timeout)
+    background = ()
+    if args.watch:
+        from .watch import watched_dir, watcher
+        background = (watcher(watched_dir(args.script)),)
     try:
-        uvloop.run(worker.run(program))
+        uvloop.run(worker.run(program, background))
     except OSError as e:
         print('pipyx: error: %s' % e, file=sys.stderr)
         return 1
+    return 0
+
+
+def run_remote(args):
+    """pipyx URL: serve the latest version of a codebase from the repo and follow its new versions."""
+    import os
+    token = args.repo_token or os.environ.get('PIPYX_REPO_TOKEN')
+    if args.repo_token:
+        os.environ['PIPYX_REPO_TOKEN'] = args.repo_token   # workers get it this way, not on their command line
+    from . import remote
+    try:
+        remote.Repo(args.script)          # a malformed URL is reported here, not by workers restarted in a loop
+        if args.workers > 1:
+            return run_workers(args, logging.getLogger('pipyx'))
+        app = remote.RemoteApp(args.script, args.repo_cache, token, args.poll_interval)
+    except (ValueError, OSError) as e:
+        print('pipyx: error: %s' % e, file=sys.stderr)
+        return 2
+    from .loader import load_program
+    from .worker import Worker
+    import uvloop
+    if args.verify:
+        return uvloop.run(verify_remote(app))
+
+    def make_worker(entry):
+        return Worker(lambda: load_program(entry), args.reuse_port, args.drain_timeout)
+    try:
+        uvloop.run(remote.run(app, make_worker))
+    except OSError as e:
+        print('pipyx: error: %s' % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+async def verify_remote(app):
+    from .config import ScriptError
+    from .remote import RepoError, NotFound
+    app.repo.log_outages = False
+    try:
+        manifest = await app.repo.manifest()
+        program = await app.fetch(manifest)
+    except NotFound:
+        print('pipyx: error: nothing published for %s' % app.repo.name, file=sys.stderr)
+        return 1
+    except (RepoError, ScriptError) as e:
+        print('pipyx: error: %s' % e, file=sys.stderr)
+        return 1
+    print('pipyx: %s version %d: OK (%d listener%s)' % (app.repo.name, manifest['version'], len(program.listens),
+                                                        '' if len(program.listens) == 1 else 's'))
     return 0
 
 
@@ -88,8 +189,14 @@ def run_workers(args, log):
     """The parent of --workers N: starts N worker processes on the same ports and passes signals on to them."""
     cmd = [sys.executable, '-m', 'pipyx', '--reuse-port', '--log-level', args.log_level,
            '--drain-timeout', str(args.drain_timeout)]
+    if args.watch:
+        cmd.append('--watch')
+    if args.repo_cache:
+        cmd += ['--repo-cache', args.repo_cache]
+    if args.poll_interval is not None:
+        cmd += ['--poll-interval', str(args.poll_interval)]
     cmd += ['-e', args.expression] if args.expression is not None else [args.script]
-    children = [subprocess.Popen(cmd) for _ in range(args.workers)]
+    children = []
     started = [time.monotonic()] * args.workers
     delay = [0.0] * args.workers           # back off a worker that keeps dying at start
     restart_at = [None] * args.workers
@@ -104,6 +211,7 @@ def run_workers(args, log):
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
+    children.extend(subprocess.Popen(cmd) for _ in range(args.workers))
     log.info('started %d workers: %s', len(children), ' '.join(str(c.pid) for c in children))
     while True:
         if stopping:

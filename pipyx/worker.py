@@ -20,19 +20,31 @@ class Worker:
         self.listeners = {}              # (address, port) -> (server, ListenerState)
         self.stopping = None
 
-    async def run(self, program):
+    async def run(self, program, background=()):
+        """Serves program until SIGTERM/SIGINT. background: coroutine functions (taking this worker) started once the
+        listeners are open, such as the repo watcher or the file watcher; they are cancelled before draining."""
         loop = asyncio.get_running_loop()
         self.stopping = loop.create_future()
+        # Signals first: a SIGTERM that comes while the ports are being opened still means a clean stop.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
         await self.apply(program)
         # What loading made lives as long as the process: keep the collector from walking it again and again.
         # Per request a few short-lived objects are made and freed by reference counting; collecting the young
         # generation every 700 of them would mostly walk the requests in flight, so it runs less often.
         gc.freeze()
         gc.set_threshold(50000, 20, 100)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
-        await self.stopping
+        tasks = [loop.create_task(fn(self)) for fn in background]
+        for t in tasks:              # a background task that dies would otherwise go unnoticed until exit
+            t.add_done_callback(lambda t: t.cancelled() or t.exception() is None or
+                                log.error('background task failed: %r', t.exception()))
+        try:
+            await self.stopping
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self.drain()
 
     def stop(self):
@@ -41,13 +53,20 @@ class Worker:
             self.stopping.set_result(None)
 
     async def reload(self):
+        """Loads the script again and switches to it; on an error the previous version keeps running. Returns the
+        error (None when the switch happened), for callers that report it elsewhere."""
         try:
             program = self.load()
             await self.apply(program)
         except (ScriptError, OSError) as e:
             log.error('reload failed, still running the previous version: %s', e)
-            return
+            return e
         log.info('reloaded %s', program.entry)
+        return None
+
+    def addresses(self):
+        """The listening addresses as 'host:port' strings, for reports."""
+        return ['%s:%d' % key for key in self.listeners]
 
     async def apply(self, program):
         """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a

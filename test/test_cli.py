@@ -23,9 +23,9 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(pipyx.__file__))
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
 
-def run_cli(args, cwd=None, timeout=15):
+def run_cli(args, cwd=None, timeout=15, env=None):
     """Runs `python -m pipyx ARGS` to completion; returns the CompletedProcess (text stdout and stderr)."""
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     return subprocess.run([sys.executable, '-m', 'pipyx'] + list(args), cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -216,12 +216,20 @@ def test_help_lists_the_options():
     assert 'SIGHUP' in r.stdout and 'SIGTERM' in r.stdout
 
 
-def test_no_script_prints_usage_and_fails():
-    r = run_cli([])
+def test_no_script_means_the_repo_server_which_wants_a_token():
+    # With no script pipyx is the repo server; on 0.0.0.0 it will not start without a token, and says how to run a
+    # script instead.
+    r = run_cli([], env={'PIPYX_REPO_TOKEN': ''})
     assert r.returncode != 0
-    assert 'usage: pipyx' in r.stderr
-    assert '-e' in r.stderr
+    assert 'token' in r.stderr
+    assert 'pipyx --help' in r.stderr
     assert r.stdout == ''
+
+
+def test_options_without_a_script_print_usage():
+    r = run_cli(['--workers', '2'])
+    assert r.returncode != 0
+    assert 'usage: pipyx' in r.stderr and '-e' in r.stderr
 
 
 def test_missing_script_file_is_a_clear_error(tmp_path):
