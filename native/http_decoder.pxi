@@ -45,7 +45,6 @@ cdef class HttpDecoder:
     cdef public bint head_request    # response mode: the response answers a HEAD request (no body)
     cdef public bint paused          # the sink asks to stop; the rest waits in `rest`
     cdef object rest
-    cdef bint upgrading
 
     def __init__(self, HttpSink sink, bint response_mode, HttpLimits limits=None):
         self.sink = sink
