@@ -56,8 +56,9 @@ class PipyxProcess:
 
     def wait_ready(self, port, timeout=10.0):
         if not wait_port(port, timeout, self.proc):
+            log = self.log()
             self.stop()
-            raise AssertionError('pipyx did not start listening on %d:\n%s' % (port, self.log()))
+            raise AssertionError('pipyx did not start listening on %d:\n%s' % (port, log))
         return self
 
     def signal(self, sig):
