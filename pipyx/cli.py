@@ -44,6 +44,9 @@ def parse_args(argv):
                       help='where downloaded versions are kept (default ~/.cache/pipyx/HOST_PORT/NAME/)')
     repo.add_argument('--repo-token', metavar='T',
                       help='bearer token for the repo (default: the PIPYX_REPO_TOKEN environment variable)')
+    repo.add_argument('--repo-ca', metavar='FILE',
+                      help='trust the CA certificates in FILE (PEM) for an https:// repo, instead of the '
+                           "system's default CA store")
     repo.add_argument('--poll-interval', type=float, metavar='S',
                       help='ask the repo for a new version every S seconds instead of long-polling')
     p.add_argument('--reuse-port', action='store_true', help=argparse.SUPPRESS)
@@ -62,7 +65,7 @@ def setup_logging(level):
 
 # The options of the repo server (pipyx with no script): with only these, pipyx runs it.
 REPO_SERVER_VALUE_OPTIONS = {'--repo-dir', '--listen', '--repo-token', '--max-file-size', '--log-level',
-                             '--drain-timeout'}
+                             '--drain-timeout', '--repo-store', '--repo-tls-cert', '--repo-tls-key'}
 REPO_SERVER_FLAGS = {'--allow-no-token'}
 
 
@@ -144,10 +147,11 @@ def run_remote(args):
         os.environ['PIPYX_REPO_TOKEN'] = args.repo_token   # workers get it this way, not on their command line
     from . import remote
     try:
-        remote.Repo(args.script)          # a malformed URL is reported here, not by workers restarted in a loop
+        remote.Repo(args.script, ca_file=args.repo_ca)   # a malformed URL or CA file is reported here, not by
+                                                         # workers restarted in a loop
         if args.workers > 1:
             return run_workers(args, logging.getLogger('pipyx'))
-        app = remote.RemoteApp(args.script, args.repo_cache, token, args.poll_interval)
+        app = remote.RemoteApp(args.script, args.repo_cache, token, args.poll_interval, args.repo_ca)
     except (ValueError, OSError) as e:
         print('pipyx: error: %s' % e, file=sys.stderr)
         return 2
@@ -195,6 +199,8 @@ def run_workers(args, log):
         cmd += ['--repo-cache', args.repo_cache]
     if args.poll_interval is not None:
         cmd += ['--poll-interval', str(args.poll_interval)]
+    if args.repo_ca:
+        cmd += ['--repo-ca', args.repo_ca]
     cmd += ['-e', args.expression] if args.expression is not None else [args.script]
     children = []
     started = [time.monotonic()] * args.workers

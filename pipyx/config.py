@@ -147,7 +147,7 @@ class Configuration:
     def listen(self, port, **options):
         """Starts the layout for a listening port: port is an int, 'addr:port' or '[v6addr]:port'. Options:
         idle_timeout (seconds without traffic either way before a connection is reset, default 60; 0 for none),
-        backlog (1024), reuse_port (set by --workers)."""
+        backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext: serve TLS on the port)."""
         address, port = parse_listen(port)
         loc = caller_location()
         layout = self._module.new_layout('listen %s:%d' % (address, port), loc)

@@ -53,10 +53,22 @@ class NotFound(Exception):
 # asyncio streams rather than urllib in a thread: a long-poll must be cancellable at once when the worker stops, and a
 # blocked executor thread would hold the process up to its timeout on exit.
 
-async def http_request(method, url, body=None, headers=None, timeout=10.0):
-    """One request on its own connection: (status, body bytes). Raises RepoError on any network failure."""
+def tls_context(ca_file=None):
+    """What https:// repo URLs are checked against: the system's CA store, or only the CAs in ca_file (a private
+    CA). The certificate and its host name are always verified: the worker runs whatever code the repo sends."""
+    if not ca_file:
+        return ssl.create_default_context()
     try:
-        return await asyncio.wait_for(_exchange(method, url, body, headers or {}), timeout)
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ValueError) as e:       # ssl.SSLError is an OSError: not PEM, no certificate in it
+        raise ValueError('cannot load the CA certificates in %s: %s' % (ca_file, getattr(e, 'strerror', None) or e))
+
+
+async def http_request(method, url, body=None, headers=None, timeout=10.0, tls=None):
+    """One request on its own connection: (status, body bytes). Raises RepoError on any network failure, a
+    certificate that does not verify included. tls: the SSLContext for https (default: tls_context())."""
+    try:
+        return await asyncio.wait_for(_exchange(method, url, body, headers or {}, tls), timeout)
     except asyncio.TimeoutError:
         raise RepoError('%s %s: no answer in %gs' % (method, _origin(url), timeout))
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
@@ -68,12 +80,12 @@ def _origin(url):
     return '%s://%s' % (u.scheme, u.netloc)
 
 
-async def _exchange(method, url, body, headers):
+async def _exchange(method, url, body, headers, tls):
     u = urllib.parse.urlsplit(url)
     secure = u.scheme == 'https'
     port = u.port or (443 if secure else 80)
     reader, writer = await asyncio.open_connection(u.hostname, port,
-                                                   ssl=ssl.create_default_context() if secure else None)
+                                                   ssl=(tls or tls_context()) if secure else None)
     try:
         target = (u.path or '/') + ('?' + u.query if u.query else '')
         lines = ['%s %s HTTP/1.1' % (method, target), 'Host: %s' % u.netloc, 'Connection: close',
@@ -137,11 +149,13 @@ class Repo:
     """The client side of the repo's worker API, with failover: each call starts at the URL that last answered and
     moves on to the next when one fails. An outage (every URL failing) is logged once, and its end once."""
 
-    def __init__(self, urls, token=None):
+    def __init__(self, urls, token=None, ca_file=None):
         self.sources = [Source(u) for u in urls.split(',') if u.strip()]
         if not self.sources:
             raise ValueError('no repo URL given')
         self.token = token
+        # Made once (loading the CA store is not free), and now: an unreadable --repo-ca is an error at start.
+        self.tls = tls_context(ca_file) if ca_file or any(s.url.startswith('https:') for s in self.sources) else None
         self.current = 0
         self.down = None             # the error of the outage in progress, already logged
         self.log_outages = True      # off for one-shot uses (--verify), which report the error themselves
@@ -164,7 +178,7 @@ class Repo:
             index = (self.current + i) % n
             source = self.sources[index]
             try:
-                status, data = await http_request(method, url_of(source), body, headers, timeout)
+                status, data = await http_request(method, url_of(source), body, headers, timeout, self.tls)
             except RepoError as e:
                 errors.append(str(e))
                 continue
@@ -314,8 +328,8 @@ def _write_atomically(path, data):
 # -- the worker's side: what runs, what is reported -------------------------------------------------------------------
 
 class RemoteApp:
-    def __init__(self, urls, cache_dir=None, token=None, poll_interval=None):
-        self.repo = Repo(urls, token)
+    def __init__(self, urls, cache_dir=None, token=None, poll_interval=None, ca_file=None):
+        self.repo = Repo(urls, token, ca_file)
         self.cache = Cache(cache_dir or default_cache_dir(self.repo))
         self.poll_interval = poll_interval
         # The repo takes ids of A-Z a-z 0-9 . _ : @ - only.

@@ -12,6 +12,18 @@ from .loader import load_program
 log = logging.getLogger('pipyx')
 
 
+class _NoTLSHalfCloseWarning(logging.Filter):
+    """Inbound connections return True from eof_received so a plain-TCP client may half-close and still read the
+    answer. TLS has no half-close, so the loop ignores that and warns, on every TLS connection the client closes
+    first; the warning says nothing an operator could act on."""
+
+    def filter(self, record):
+        return 'eof_received() has no effect when using ssl' not in record.getMessage()
+
+
+_no_tls_half_close_warning = _NoTLSHalfCloseWarning()
+
+
 class Worker:
     def __init__(self, load, reuse_port=False, drain_timeout=10.0):
         self.load = load                 # () -> Program; raises ScriptError
@@ -103,8 +115,11 @@ class Worker:
         state = ListenerState(layout, float(options.get('idle_timeout', 60.0) or 0))
         state.loop = loop
         reuse = options.get('reuse_port', self.reuse_port)
+        # ssl: an ssl.SSLContext. The loop does the TLS, so the pipeline reads and writes plain bytes.
+        if options.get('ssl') is not None:
+            logging.getLogger('asyncio').addFilter(_no_tls_half_close_warning)     # adding it twice adds it once
         server = await loop.create_server(state, key[0], key[1], backlog=int(options.get('backlog', 1024)),
-                                          reuse_port=bool(reuse), reuse_address=True)
+                                          reuse_port=bool(reuse), reuse_address=True, ssl=options.get('ssl'))
         for s in server.sockets:
             try:
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -8,6 +8,8 @@ import asyncio
 import hmac
 import json
 import logging
+import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, unquote
 
@@ -47,6 +49,42 @@ def bytes_response(data, sha=None):
 NO_CONTENT = Message({'status': 204})
 
 
+# -- the admin page: static files from pipyx/repo/ui ------------------------------------------------------------------
+
+UI_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ui')
+UI_FILE_RE = re.compile(r'[A-Za-z0-9_-]+\.(html|js|css)\Z')      # one level, no dots but the extension
+UI_TYPES = {'html': 'text/html; charset=utf-8', 'js': 'text/javascript; charset=utf-8',
+            'css': 'text/css; charset=utf-8'}
+# The page holds the token: it runs no inline or foreign script, loads nothing from elsewhere and is never framed.
+UI_HEADERS = {'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+              'content-security-policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                                         "frame-ancestors 'none'",
+              'x-frame-options': 'DENY'}
+
+
+async def serve_ui(req):
+    """The admin page: / is ui/index.html, /ui/NAME one of its files. Read on each request (they are small), so an
+    edited page shows on reload."""
+    path = req.head.path.partition('?')[0]
+    if path in ('/', '/ui', '/ui/'):
+        name = 'index.html'
+    elif path.startswith('/ui/'):
+        name = path[len('/ui/'):]
+    else:
+        raise HTTPError(404, 'not found: %s (the admin page is at /)' % path)
+    if req.head.method.upper() not in ('GET', 'HEAD'):
+        raise HTTPError(405, 'the admin page is read-only', {'allow': 'GET, HEAD'})
+    m = UI_FILE_RE.match(name)
+    if m is None:
+        raise HTTPError(404, 'not found: %s' % path)
+    try:
+        with open(os.path.join(UI_DIR, name), 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise HTTPError(404, 'not found: %s' % path)
+    return Message({'status': 200, 'headers': dict(UI_HEADERS, **{'content-type': UI_TYPES[m.group(1)]})}, data)
+
+
 def decode(segment):
     """Percent-decodes one piece of the request path; invalid UTF-8 is a 400, not a replacement character."""
     try:
@@ -61,7 +99,7 @@ class RepoAPI:
     def __init__(self, store, token=None):
         self.store = store
         self.token = token or None
-        self.ui = None                   # hook: a handler for everything outside /api/ and /repo/ (admin page)
+        self.ui = serve_ui               # hook: a handler for everything outside /api/ and /repo/ (admin page)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix='pipyx-repo-store')
         self._versions = {}              # codebase -> asyncio.Event set when it gets a new version
 

@@ -3,10 +3,14 @@ pipyx Worker, so it drains on SIGTERM/SIGINT like any pipyx script.
 
     python -m pipyx.repo --repo-dir ./pipyx-repo --listen 0.0.0.0:6060      # token from PIPYX_REPO_TOKEN
     python -m pipyx.repo --listen 127.0.0.1:6060 --allow-no-token           # local, unauthenticated writes
+    python -m pipyx.repo --repo-tls-cert cert.pem --repo-tls-key key.pem   # HTTPS
+    python -m pipyx.repo --repo-store etcd://10.0.0.9:2379/pipyx            # several servers, one fleet
 """
 import argparse
+import asyncio
 import logging
 import os
+import ssl
 import sys
 
 from ..config import Configuration, Program
@@ -25,6 +29,11 @@ def parse_args(argv):
                    help='where the repo keeps its database (default ./%s)' % DEFAULT_DIR)
     p.add_argument('--listen', default=DEFAULT_LISTEN, metavar='ADDR:PORT',
                    help='address and port to serve on (default %s)' % DEFAULT_LISTEN)
+    p.add_argument('--repo-store', metavar='URL',
+                   help='keep the repo in etcd v3 instead of --repo-dir: etcd://HOST:PORT/PREFIX; every server '
+                        'given the same URL serves the same codebases')
+    p.add_argument('--repo-tls-cert', metavar='FILE', help='serve HTTPS with this certificate (PEM, chain first)')
+    p.add_argument('--repo-tls-key', metavar='FILE', help="the certificate's private key (PEM)")
     p.add_argument('--repo-token', metavar='T',
                    help='the bearer token writes need (default: $PIPYX_REPO_TOKEN); prefer the variable, since '
                         'arguments show in ps')
@@ -54,16 +63,63 @@ def parse_address(text):
     return host, int(port)
 
 
-def build_program(api, host, port, max_body_size=None):
-    """The repo server as a pipyx Program: one listener whose pipeline answers with api.handle.
-
-    Later: TLS would go between listen() and serve_http() here; the admin page hangs off api.ui."""
+def build_program(api, host, port, max_body_size=None, tls=None):
+    """The repo server as a pipyx Program: one listener whose pipeline answers with api.handle. tls: an
+    ssl.SSLContext, which the Worker puts on the listening socket, so the pipeline sees plain HTTP. The admin page
+    hangs off api.ui."""
     program = Program('<pipyx-repo>')
     module = program.module_for('<pipyx-repo>')
     listen = '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
-    Configuration(module, None).listen(listen).serve_http(api.handle, max_body_size=max_body_size)
+    options = {'ssl': tls} if tls is not None else {}
+    Configuration(module, None).listen(listen, **options).serve_http(api.handle, max_body_size=max_body_size)
     program.resolve()
     return program
+
+
+def tls_context(cert, key):
+    """The server side of TLS, or None without a certificate. ValueError names what is missing or unreadable."""
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ValueError('give both --repo-tls-cert and --repo-tls-key')
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as e:
+        raise ValueError('cannot load the TLS certificate %s / key %s: %s' % (cert, key, e))
+    return ctx
+
+
+def open_store(args):
+    """The Store the options name: etcd with --repo-store, else SQLite in --repo-dir."""
+    if args.repo_store:
+        from .etcd_store import EtcdStore
+        return EtcdStore(args.repo_store)
+    from .store import SQLiteStore
+    return SQLiteStore(os.path.join(args.repo_dir, DB_FILE))
+
+
+def store_watcher(api, interval=0.5):
+    """A background task for the Worker: wakes the long polls on codebases that another server sharing the store
+    published (or deleted). Its store calls go through the API's store thread, like every other one."""
+    async def watch(worker):
+        failing = False
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                names = await api.call(api.store.changed)
+            except Exception as e:       # etcd down: requests fail on their own; log the outage once
+                if not failing:
+                    log.warning('cannot watch the store for other servers\' publishes: %s', e)
+                failing = True
+                continue
+            if failing:
+                log.info('watching the store again')
+                failing = False
+            for name in names:
+                api.notify(name)
+    return watch
 
 
 def check_token(token, host, allow_no_token):
@@ -94,20 +150,30 @@ def main(argv=None):
         print('pipyx-repo: error: %s' % reason, file=sys.stderr)
         return 2
 
+    try:
+        tls = tls_context(args.repo_tls_cert, args.repo_tls_key)
+    except ValueError as e:
+        print('pipyx-repo: error: %s' % e, file=sys.stderr)
+        return 2
+
     import uvloop
     from ..worker import Worker
     from .api import RepoAPI
-    from .store import SQLiteStore
 
+    where = args.repo_store or os.path.abspath(args.repo_dir)
     try:
-        store = SQLiteStore(os.path.join(args.repo_dir, DB_FILE))
-    except Exception as e:              # sqlite3.Error, OSError: a bad directory or a damaged file
-        print('pipyx-repo: error: cannot open the repo in %s: %s' % (args.repo_dir, e), file=sys.stderr)
+        store = open_store(args)
+    except ImportError as e:
+        print('pipyx-repo: error: the etcd store needs the aetcd package (pip install "pipyx[etcd]"): %s' % e,
+              file=sys.stderr)
+        return 1
+    except Exception as e:              # sqlite3.Error, OSError, grpc errors: a bad directory, a damaged file, no etcd
+        print('pipyx-repo: error: cannot open the repo in %s: %s' % (where, e), file=sys.stderr)
         return 1
     api = RepoAPI(store, token)
 
     def load():
-        return build_program(api, host, port, args.max_file_size)
+        return build_program(api, host, port, args.max_file_size, tls)
 
     class RepoWorker(Worker):
         def stop(self):
@@ -115,10 +181,11 @@ def main(argv=None):
             api.wake_all()             # held long polls answer now instead of holding up the drain
 
     worker = RepoWorker(load, False, args.drain_timeout)
-    log.info('repo in %s, %s', os.path.abspath(args.repo_dir),
-             'writes need the token' if token else 'writes need NO token (loopback only)')
+    log.info('repo in %s, %s%s', where, 'writes need the token' if token else 'writes need NO token (loopback only)',
+             ', HTTPS' if tls else '')
+    background = (store_watcher(api),) if args.repo_store else ()
     try:
-        uvloop.run(worker.run(load()))
+        uvloop.run(worker.run(load(), background))
     except OSError as e:
         print('pipyx-repo: error: %s' % e, file=sys.stderr)
         return 1

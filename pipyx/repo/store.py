@@ -130,6 +130,11 @@ class Store:
     def upsert_instance(self, instance_id, fields):
         raise NotImplementedError
 
+    def changed(self):
+        """Names of codebases whose latest version changed since the last call, through any server sharing this
+        store. The server polls it to wake its long polls; a store only one server uses needs none: [] ."""
+        return []
+
     def close(self):
         pass
 
