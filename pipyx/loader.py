@@ -30,7 +30,8 @@ def load_module(program, path):
         raise
     except SyntaxError as e:
         raise ScriptError('SyntaxError: %s' % e.msg, e.filename or path, e.lineno)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
+        # A script that calls sys.exit() while loading is a script that did not load, not a reason to stop pipyx.
         where = user_frame(e) or (path, None)
         raise ScriptError('%s: %s' % (type(e).__name__, e), *where) from e
     finally:

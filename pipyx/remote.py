@@ -255,6 +255,14 @@ class Cache:
     def has_version(self, n):
         return os.path.isdir(self.version_dir(n))
 
+    def same_content(self, n, manifest):
+        try:
+            with open(self.version_dir(n) + '.json') as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return old.get('files') == manifest.get('files') and old.get('entry') == manifest.get('entry')
+
     def latest(self):
         """The newest complete version in the cache and its manifest, or (None, None): what to run when the repo
         cannot be reached at start."""
@@ -276,7 +284,13 @@ class Cache:
         n = manifest['version']
         target = self.version_dir(n)
         if self.has_version(n):
-            return target
+            if self.same_content(n, manifest):
+                return target
+            # The same number with other files: another repo's history (after a failover). The number names a
+            # directory, the manifest says what is in it: build it anew.
+            stale = '%s.stale-%d' % (target, os.getpid())
+            os.rename(target, stale)
+            shutil.rmtree(stale, ignore_errors=True)
         files = {safe_path(p): (p, str(d).lower()) for p, d in manifest['files'].items()}
         for rel, (path, digest) in files.items():
             blob = os.path.join(self.blobs, digest)

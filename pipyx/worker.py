@@ -56,7 +56,10 @@ class Worker:
         finally:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                # A task may swallow its cancellation (asyncio.wait_for can, when the call it waits for has just
+                # failed): stopping must not wait on it for ever.
+                await asyncio.wait(tasks, timeout=2.0)
         await self.drain()
 
     def stop(self):

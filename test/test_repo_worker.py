@@ -295,6 +295,26 @@ def test_failover_to_the_next_repo_url(repo, worker):
     assert 'repo unreachable' not in p.log(), 'one live URL is no outage:\n' + p.log()
 
 
+def test_failover_to_a_repo_with_another_history_runs_that_repos_code(tmp_path, repo, worker):
+    # Version numbers are per repo: after a failover, "version 1" of the other repo is other code, and the worker's
+    # cache must not hand it the first repo's files under that number.
+    a = repo()
+    b = RepoServer(str(tmp_path / 'repo-b'), free_port(), str(tmp_path))
+    try:
+        port = free_port()
+        b.publish('x', app(port, 7))
+        a.publish('x', app(port, 1))
+        p = worker('http://127.0.0.1:%d/repo/x/,http://127.0.0.1:%d/repo/x/' % (a.port, b.port), port,
+                   ['--poll-interval', '0.2'])
+        assert answer(port) == 'v1'                  # A's version 1 is now in the cache
+        a.publish('x', app(port, 2))
+        assert wait_for(lambda: answer(port) == 'v2', 5, 0.05), p.log()
+        a.kill()
+        assert wait_for(lambda: answer(port) == 'v7', 8, 0.1), p.log()
+    finally:
+        b.stop()
+
+
 # -- 6. --watch ------------------------------------------------------------------------------------------------------
 
 def test_watch_reloads_on_edit_and_keeps_the_old_version_on_a_broken_one(tmp_path, run_pipyx):
