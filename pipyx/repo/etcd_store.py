@@ -28,7 +28,7 @@ import threading
 import urllib.parse
 
 from .store import (INSTANCE_FIELDS, INSTANCE_ID_RE, SHA256_RE, Conflict, NotFound, Store, check_name, check_path,
-                    now, sha256)
+                    compose_version, now, sha256)
 
 CHUNK = 1 << 20              # etcd's default --max-request-bytes is 1.5 MiB
 RETRIES = 50                 # optimistic txns retried this often before giving up
@@ -331,13 +331,7 @@ class EtcdStore(Store):
             last = await self._version(view, name, latest)
             own = {p: last['files'][p] for p in last['own']}
             own_entry = last['own_entry']
-        files = dict(base_files)
-        files.update(own)
-        entry = own_entry or base_entry
-        if not entry:
-            raise ValueError('codebase %r has no entry: set one before publishing' % name)
-        if entry not in files:
-            raise ValueError('entry %r of codebase %r is not one of its files' % (entry, name))
+        files, entry = compose_version(name, base_files, base_entry, own, own_entry)
         version, t = latest + 1, now()
         ops.append(self.put_json(self.k('ver', name, '%010d' % version),
                                  {'entry': entry, 'own_entry': own_entry, 'published': t, 'files': files,

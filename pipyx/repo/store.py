@@ -25,6 +25,19 @@ SHA256_RE = re.compile(r'[0-9a-f]{64}\Z')
 INSTANCE_FIELDS = ('codebase', 'version', 'address', 'pid', 'started', 'status', 'error')
 
 
+
+def compose_version(name, base_files, base_entry, own, own_entry):
+    """What a publish snapshots: the base's files overlaid with the codebase's own; its own entry, else the base's.
+    Shared by every store so that they agree on inheritance."""
+    files = dict(base_files)
+    files.update(own)
+    entry = own_entry or base_entry
+    if not entry:
+        raise ValueError('codebase %r has no entry: set one before publishing' % name)
+    if entry not in files:
+        raise ValueError('entry %r of codebase %r is not one of its files' % (entry, name))
+    return files, entry
+
 class NotFound(LookupError):
     """Something named in the request does not exist (404)."""
 
@@ -358,13 +371,7 @@ class SQLiteStore(Store):
             # unpublished draft edits.
             own = self._version_files(db, name, latest, own_only=True)
             own_entry = self._version_row(db, name, latest)['own_entry']
-        files = dict(base_files)
-        files.update(own)
-        entry = own_entry or base_entry
-        if not entry:
-            raise ValueError('codebase %r has no entry: set one before publishing' % name)
-        if entry not in files:
-            raise ValueError('entry %r of codebase %r is not one of its files' % (entry, name))
+        files, entry = compose_version(name, base_files, base_entry, own, own_entry)
         version = latest + 1
         t = now()
         db.execute('INSERT INTO versions (codebase, version, entry, own_entry, published) VALUES (?, ?, ?, ?, ?)',
