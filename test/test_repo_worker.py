@@ -98,8 +98,6 @@ class RepoServer:
 
 @pytest.fixture
 def repo(tmp_path):
-    if not os.path.isdir(os.path.join(ROOT, 'pipyx', 'repo')):
-        pytest.skip('the repo server (pipyx/repo) is not there')
     started = []
 
     def start(port=None):

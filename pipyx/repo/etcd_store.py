@@ -27,8 +27,8 @@ import json
 import threading
 import urllib.parse
 
-from .store import (INSTANCE_FIELDS, INSTANCE_ID_RE, SHA256_RE, Conflict, NotFound, Store, check_name, check_path,
-                    compose_version, now, sha256)
+from .store import (INSTANCE_FIELDS, SHA256_RE, Conflict, NotFound, Store, check_name, check_path,
+                    check_instance, compose_version, now, sha256)
 
 CHUNK = 1 << 20              # etcd's default --max-request-bytes is 1.5 MiB
 RETRIES = 50                 # optimistic txns retried this often before giving up
@@ -412,13 +412,7 @@ class EtcdStore(Store):
         return self._do(op)
 
     def upsert_instance(self, instance_id, fields):
-        if not isinstance(instance_id, str) or not INSTANCE_ID_RE.match(instance_id):
-            raise ValueError('invalid instance id %r: 1-128 of A-Z a-z 0-9 . _ : @ -' % (instance_id,))
-        if not isinstance(fields, dict):
-            raise ValueError('an instance report is a JSON object')
-        for k in INSTANCE_FIELDS:
-            if k in fields and not isinstance(fields[k], (str, int, float, type(None))):
-                raise ValueError('instance field %r must be a string, a number or null' % k)
+        check_instance(instance_id, fields)
 
         async def op(view):
             key = self.k('inst', instance_id)

@@ -26,6 +26,17 @@ INSTANCE_FIELDS = ('codebase', 'version', 'address', 'pid', 'started', 'status',
 
 
 
+def check_instance(instance_id, fields):
+    """An instance report as every store accepts it: a well-formed id, and known fields of simple types."""
+    if not isinstance(instance_id, str) or not INSTANCE_ID_RE.match(instance_id):
+        raise ValueError('invalid instance id %r: 1-128 of A-Z a-z 0-9 . _ : @ -' % (instance_id,))
+    if not isinstance(fields, dict):
+        raise ValueError('an instance report is a JSON object')
+    for k in INSTANCE_FIELDS:
+        if k in fields and not isinstance(fields[k], (str, int, float, type(None))):
+            raise ValueError('instance field %r must be a string, a number or null' % k)
+
+
 def compose_version(name, base_files, base_entry, own, own_entry):
     """What a publish snapshots: the base's files overlaid with the codebase's own; its own entry, else the base's.
     Shared by every store so that they agree on inheritance."""
@@ -441,13 +452,7 @@ class SQLiteStore(Store):
     def upsert_instance(self, instance_id, fields):
         """Creates or updates an instance's report. Known fields given replace the stored ones, others are kept;
         last_seen is always the repo's own clock, so staleness is judged on one clock."""
-        if not isinstance(instance_id, str) or not INSTANCE_ID_RE.match(instance_id):
-            raise ValueError('invalid instance id %r: 1-128 of A-Z a-z 0-9 . _ : @ -' % (instance_id,))
-        if not isinstance(fields, dict):
-            raise ValueError('an instance report is a JSON object')
-        for k in INSTANCE_FIELDS:
-            if k in fields and not isinstance(fields[k], (str, int, float, type(None))):
-                raise ValueError('instance field %r must be a string, a number or null' % k)
+        check_instance(instance_id, fields)
         with self._txn(True) as db:
             row = db.execute('SELECT fields FROM instances WHERE id=?', (instance_id,)).fetchone()
             stored = json.loads(row[0]) if row else {}
