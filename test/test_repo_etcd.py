@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from conftest import PipyxProcess, free_port, wait_port
-from test_cli import get, wait_for
+from cli_support import get, wait_for
 from test_repo_api import RepoServer, TOKEN, request
 
 ETCD = '/usr/bin/etcd'

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import PipyxProcess, free_port, wait_port
-from test_cli import get, wait_for
+from cli_support import get, wait_for
 from test_repo_api import RepoServer, TOKEN
 
 APP = """

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from conftest import PipyxProcess, free_port
-from test_cli import wait_for
+from cli_support import wait_for
 from test_repo_worker import TOKEN, RepoServer, answer
 
 CHROMIUM = '/usr/bin/chromium'

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import ROOT, PipyxProcess, free_port, wait_port
-from test_cli import RawConn, get, wait_for, write_script
+from cli_support import RawConn, get, wait_for, write_script
 
 TOKEN = 'test-token'
 

@@ -1,0 +1,54 @@
+"""What the filter tests share: a sample stream, feeding a pipeline, and a readable summary of what came out."""
+import asyncio
+
+from pipyx import Data, MessageEnd, MessageStart, StreamEnd
+from pipyx._native import EventCollector
+
+KINDS = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
+
+
+def start(layout):
+    c = EventCollector()
+    return layout.start(c), c
+
+
+def sample_stream():
+    """A stream of two messages, the first with a body in two pieces."""
+    return [MessageStart({'n': 1}), Data(b'ab'), Data(b'cd'), MessageEnd({'t': 1}),
+            MessageStart({'n': 2}), MessageEnd(), StreamEnd()]
+
+
+def feed(p, events):
+    for e in events:
+        p.input(e)
+
+
+def summary(events):
+    out = []
+    for e in events:
+        if isinstance(e, MessageStart):
+            out.append(('start', e.head))
+        elif isinstance(e, Data):
+            if out and out[-1][0] == 'data':
+                out[-1] = ('data', out[-1][1] + e.to_bytes())
+            else:
+                out.append(('data', e.to_bytes()))
+        elif isinstance(e, MessageEnd):
+            out.append(('end', e.tail))
+        elif isinstance(e, StreamEnd):
+            out.append(('stream_end', e.error))
+    return out
+
+
+async def until(predicate, timeout=2.0):
+    """Lets the loop run until predicate() holds (or fails the test after timeout seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError('timed out waiting')
+        await asyncio.sleep(0.002)
+
+
+def ended(c):
+    return lambda: any(isinstance(e, StreamEnd) for e in c.events)
