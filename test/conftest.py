@@ -18,6 +18,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, timeout=5.0):
+    """SIGTERM, then SIGKILL after timeout: for processes a test started, by their pid."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def wait_port(port, timeout=10.0, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -68,13 +80,7 @@ class PipyxProcess:
         return self.proc.wait(timeout)
 
     def stop(self, timeout=10.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout)
         self.log_file.close()
         return self.proc.returncode
 

@@ -23,11 +23,12 @@ def feed(p, events):
         p.input(e)
 
 
-def summary(events):
+def summary(events, head=lambda h: h):
+    """Events as comparable tuples, neighbouring Data merged; head(h) says how a MessageStart's head shows."""
     out = []
     for e in events:
         if isinstance(e, MessageStart):
-            out.append(('start', e.head))
+            out.append(('start', head(e.head)))
         elif isinstance(e, Data):
             if out and out[-1][0] == 'data':
                 out[-1] = ('data', out[-1][1] + e.to_bytes())
@@ -37,6 +38,8 @@ def summary(events):
             out.append(('end', e.tail))
         elif isinstance(e, StreamEnd):
             out.append(('stream_end', e.error))
+        else:
+            out.append(('?', repr(e)))
     return out
 
 

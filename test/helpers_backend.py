@@ -2,7 +2,6 @@
 client that sees exact bytes."""
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import free_port, wait_port
+from conftest import free_port, stop_process, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,13 +32,7 @@ class Backend:
         return self.log.read().decode('utf-8', 'replace')
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture

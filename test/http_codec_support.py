@@ -1,9 +1,9 @@
 """What the HTTP/1.x codec tests share: driving the codec filters, and generators of messages with their wire bytes."""
-import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 
 from pipyx import Data, MessageEnd, MessageStart, RequestHead, ResponseHead, StreamEnd
 from pipyx.testing import pipeline
+from filters_support import summary as summarize_events
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -59,22 +59,7 @@ def head_summary(h):
 
 def normalize(events):
     """Events as comparable tuples: heads summarized, neighbouring Data merged."""
-    out = []
-    for e in events:
-        if isinstance(e, MessageStart):
-            out.append(('start', head_summary(e.head)))
-        elif isinstance(e, Data):
-            if out and out[-1][0] == 'data':
-                out[-1] = ('data', out[-1][1] + e.to_bytes())
-            else:
-                out.append(('data', e.to_bytes()))
-        elif isinstance(e, MessageEnd):
-            out.append(('end', e.tail))
-        elif isinstance(e, StreamEnd):
-            out.append(('stream_end', e.error))
-        else:
-            out.append(('?', repr(e)))
-    return out
+    return summarize_events(events, head_summary)
 
 
 def messages(events):

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, PipyxProcess, free_port, wait_port
+from conftest import PipyxProcess, ROOT, free_port, stop_process, wait_port
 from cli_support import RawConn, get, wait_for, write_script
 
 TOKEN = 'test-token'
@@ -56,13 +56,7 @@ class RepoServer:
         self.log.close()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
     # -- the API, as a publisher uses it ------------------------------------------------------------------------------
