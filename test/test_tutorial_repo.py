@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, wait_port
+from conftest import ROOT, free_port, stop_process, wait_port
 from helpers_backend import request
 
 STEP = os.path.join(ROOT, 'tutorial', '08-repo')
@@ -67,13 +67,7 @@ class Processes:
 
     @staticmethod
     def stop(proc, timeout=10):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout)
         proc.log_file.close()
         return proc.returncode
 
