@@ -33,10 +33,16 @@ cdef class Context:
     """The values of context variables for one stream, and what the stream knows of its connection."""
     cdef dict _states                   # ModuleScope -> dict of values, made on first use
     cdef public object inbound          # InboundInfo of the accepted connection, or None
+    cdef dict _protocol                 # what codecs on this stream share (an MQTT protocol level, ...)
 
     def __init__(self, inbound=None):
         self._states = {}
         self.inbound = inbound
+
+    cdef dict protocol(self):
+        if self._protocol is None:
+            self._protocol = {}
+        return self._protocol
 
     cdef dict state(self, ModuleScope scope):
         s = self._states.get(scope)

@@ -337,11 +337,7 @@ cdef class Endpoint(Filter):
             c.waiters = []
         if not self.read_paused:
             self.read_paused = True
-            if self.transport is not None:
-                try:
-                    self.transport.pause_reading()
-                except Exception:
-                    pass
+            self.pause_input()
         c.waiters.append(self)
 
     cdef void drained(self):
@@ -352,8 +348,19 @@ cdef class Endpoint(Filter):
             for w in waiters:
                 if w.read_paused:
                     w.read_paused = False
-                    if w.transport is not None:
-                        try:
-                            w.transport.resume_reading()
-                        except Exception:
-                            pass
+                    w.resume_input()
+
+    cdef void pause_input(self):
+        # A socket stops reading; an endpoint that is not a socket (a tunnel's stream) does its own kind of pause.
+        if self.transport is not None:
+            try:
+                self.transport.pause_reading()
+            except Exception:
+                pass
+
+    cdef void resume_input(self):
+        if self.transport is not None:
+            try:
+                self.transport.resume_reading()
+            except Exception:
+                pass
