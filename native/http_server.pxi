@@ -3,6 +3,9 @@
 # client: keep-alive, Connection: close, HTTP/1.0, HEAD, 100-continue. Everything written while handling one read
 # leaves as one Data event, so the socket sees one write.
 
+cdef class FileAnswerer             # native/static_files.pxi
+
+
 cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
 cdef int BUFFER_BODY = 16 * 1024        # a response body up to this size is sent with Content-Length in one piece
 
@@ -439,10 +442,15 @@ cdef class ServeHTTP(HttpServerBase):
     cdef object handler
     cdef dict canned                   # (keep_alive, version, head) -> encoded response, for a constant handler
     cdef bytes canned_plain            # the one for a keep-alive HTTP/1.1 GET
+    cdef FileAnswerer files            # for a Directory's serve: answers memory-cached files natively
 
     def __init__(self, handler, HttpLimits limits=None):
         self.handler = handler
         self.limits = limits if limits is not None else DEFAULT_LIMITS
+        owner = getattr(handler, '__self__', None)
+        if owner is not None and getattr(owner, 'native_fast_path', False) and \
+                getattr(handler, '__name__', None) == 'serve':
+            self.files = FileAnswerer(owner)
         if not callable(handler):
             if not isinstance(handler, Message):
                 handler = Message(None, handler)
@@ -453,6 +461,7 @@ cdef class ServeHTTP(HttpServerBase):
         cdef ServeHTTP f = ServeHTTP.__new__(ServeHTTP)
         f.handler = self.handler
         f.canned = self.canned
+        f.files = self.files
         if self.canned is not None:
             if self.canned_plain is None:
                 self.canned_plain = self.canned_response(True, 11, False)
@@ -476,6 +485,8 @@ cdef class ServeHTTP(HttpServerBase):
 
     cdef bint answer_now(self, RequestHead h) except -1:
         cdef bint head_request
+        if self.files is not None:
+            return self.files.answer(self, h)
         if self.canned is None or (h.expect_continue and (h.content_length > 0 or h.chunked)):
             return False
         head_request = h.is_head_method()

@@ -1,0 +1,169 @@
+# The native fast path of serve_files: a GET or HEAD for a file in a Directory's memory cache is answered from the
+# cache entry's ready-made head and body without calling Python (the rules are in docs/files.md, "How an entry is
+# looked up"). Anything the fast path does not handle — a stale entry, a range, a conditional other than a plain
+# If-None-Match, an unseen Accept-Encoding — goes to Directory.serve as before.
+
+from libc.string cimport strncasecmp
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeLatin1
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    time_t time(time_t* t)
+
+cdef time_t _date_second = 0
+cdef bytes _date_field = b''
+
+
+cdef bytes date_field():
+    # `date: ...\r\n`, made once a second.
+    global _date_second, _date_field
+    cdef time_t t = time(NULL)
+    if t != _date_second:
+        from email.utils import formatdate
+        _date_field = ('date: %s\r\n' % formatdate(t, usegmt=True)).encode('ascii')
+        _date_second = t
+    return _date_field
+
+
+# Request fields the fast path looks at.
+cdef enum:
+    HF_OTHER = 0
+    HF_ACCEPT_ENCODING = 1
+    HF_IF_NONE_MATCH = 2
+    HF_PYTHON = 3            # a field only the Python path answers (ranges, other conditionals)
+
+
+cdef int classify_field(const char* p, Py_ssize_t n) noexcept:
+    if n == 15 and strncasecmp(p, b'accept-encoding', 15) == 0:
+        return HF_ACCEPT_ENCODING
+    if n == 13 and strncasecmp(p, b'if-none-match', 13) == 0:
+        return HF_IF_NONE_MATCH
+    if n == 5 and strncasecmp(p, b'range', 5) == 0:
+        return HF_PYTHON
+    if n >= 8 and (p[0] == b'i' or p[0] == b'I') and (p[1] == b'f' or p[1] == b'F') and p[2] == b'-':
+        return HF_PYTHON     # if-range, if-match, if-modified-since, if-unmodified-since
+    return HF_OTHER
+
+
+cdef class FileAnswerer:
+    """What the fast path reads of a Directory: its cache's URL table and settings, and the negotiator's answers."""
+    cdef dict urls
+    cdef object cache
+    cdef object entries
+    cdef dict answers
+    cdef double check_interval
+
+    def __init__(self, directory):
+        cache = directory.cache
+        self.cache = cache
+        self.urls = cache.urls
+        self.entries = cache.entries
+        self.answers = directory.negotiator.answers
+        self.check_interval = cache.check_interval
+
+    cdef bint answer(self, HttpServerBase server, RequestHead h) except -1:
+        cdef const char* p
+        cdef Py_ssize_t i, end, line_end, colon, vs, ve, ps, pe, n
+        cdef Py_ssize_t ae_s = -1, ae_e = -1, inm_s = -1, inm_e = -1
+        cdef int kind
+        cdef bint is_head
+        cdef const char* etag
+        cdef const char* nl
+        cdef Py_ssize_t etag_len
+        if h._raw is None or h.line_modified or h.content_length > 0 or h.chunked or not h.headers_untouched():
+            return False
+        p = PyBytes_AS_STRING(h._raw)
+        n = h._me - h._ms
+        if n == 3 and memcmp(p + h._ms, b'GET', 3) == 0:
+            is_head = False
+        elif n == 4 and memcmp(p + h._ms, b'HEAD', 4) == 0:
+            is_head = True
+        else:
+            return False
+        ps = h._ps
+        pe = ps
+        while pe < h._pe and p[pe] != b'?':
+            pe += 1
+        entry = self.urls.get(PyUnicode_DecodeLatin1(p + ps, pe - ps, NULL))
+        if entry is None or not entry.cached or now() - entry.checked_at >= self.check_interval:
+            return False
+        # One pass over the header block for the fields that matter.
+        i = h._hstart
+        end = h._hend
+        while i < end:
+            nl = <const char*>memchr(p + i, b'\n', end - i)
+            line_end = nl - p if nl != NULL else end
+            colon = i
+            while colon < line_end and p[colon] != b':':
+                colon += 1
+            kind = classify_field(p + i, colon - i)
+            if kind != HF_OTHER:
+                if kind == HF_PYTHON:
+                    return False
+                vs = colon + 1
+                while vs < line_end and (p[vs] == b' ' or p[vs] == b'\t'):
+                    vs += 1
+                ve = line_end
+                while ve > vs and (p[ve - 1] == b'\r' or p[ve - 1] == b' ' or p[ve - 1] == b'\t'):
+                    ve -= 1
+                if kind == HF_ACCEPT_ENCODING:
+                    if ae_s >= 0:
+                        return False        # repeated: Python combines them
+                    ae_s, ae_e = vs, ve
+                else:
+                    if inm_s >= 0:
+                        return False
+                    inm_s, inm_e = vs, ve
+            i = line_end + 1
+        offered = entry.offered
+        if not offered or ae_s < 0:
+            coding = 'identity'
+        else:
+            coding = self.answers.get((PyUnicode_DecodeLatin1(p + ae_s, ae_e - ae_s, NULL), offered))
+            if coding is None:
+                return False
+        variant = entry.variants.get(coding)
+        if variant is None:
+            return False
+        if inm_s >= 0:
+            etag = PyUnicode_AsUTF8AndSize(variant.etag, &etag_len)
+            if inm_e - inm_s == etag_len and memcmp(p + inm_s, etag, etag_len) == 0:
+                self.send(server, h, variant.head_304, None)
+                self.touch(entry)
+                return True
+            # Only a plain single strong tag that differs is a sure 200; lists, weak tags and * go to Python.
+            if inm_e - inm_s < 2 or p[inm_s] != b'"' or p[inm_e - 1] != b'"' or \
+                    memchr(p + inm_s + 1, b'"', inm_e - inm_s - 2) != NULL:
+                return False
+        self.send(server, h, variant.head, None if is_head else variant.body)
+        self.touch(entry)
+        return True
+
+    cdef int send(self, HttpServerBase server, RequestHead h, bytes head, object body) except -1:
+        wb_reset()
+        wb_add(PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head))
+        wb_obj(date_field())
+        if not h.keep_alive:
+            server.closing = True
+            wb_add(b'connection: close\r\n\r\n', 21)
+        elif h.version == 10:
+            wb_add(b'connection: keep-alive\r\n\r\n', 26)
+        else:
+            wb_add(b'\r\n', 2)
+        if body is not None and PyBytes_GET_SIZE(body) <= 16384:
+            wb_add(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))
+            server.write(wb_take())
+        else:
+            server.write(wb_take())
+            if body is not None:
+                server.write(body)
+        return 0
+
+    cdef int touch(self, object entry) except -1:
+        cache = self.cache
+        cache.hits += 1
+        try:
+            self.entries.move_to_end(entry.path)
+        except KeyError:
+            pass
+        return 0
