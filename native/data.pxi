@@ -16,6 +16,35 @@ cdef inline object _as_chunk(object x):
     raise TypeError('Data accepts bytes, str, bytearray, memoryview or Data, not %s' % type(x).__name__)
 
 
+cdef class FileChunk:
+    """A span of a file in place of its bytes, as a chunk of a Data (see Data.file)."""
+    cdef readonly str path
+    cdef readonly int64_t offset
+    cdef readonly int64_t length
+
+    def __len__(self):
+        return self.length
+
+    def __bytes__(self):
+        with open(self.path, 'rb') as f:
+            f.seek(self.offset)
+            b = f.read(self.length)
+        if len(b) != self.length:
+            raise OSError('%s is shorter than it was: %d bytes at %d expected' % (self.path, self.length, self.offset))
+        return b
+
+    def __repr__(self):
+        return 'FileChunk(%r, %d, %d)' % (self.path, self.offset, self.length)
+
+
+cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length):
+    cdef FileChunk f = FileChunk.__new__(FileChunk)
+    f.path = c.path
+    f.offset = c.offset + start
+    f.length = length
+    return f
+
+
 cdef class Data(Event):
     """A chunk of a stream's bytes: push, shift and slice without copying; to_bytes()/to_str() to read it."""
 
@@ -123,6 +152,8 @@ cdef class Data(Event):
                 b = end - pos if end - pos < size else size
                 if a == 0 and b == size:
                     out._push_chunk(c)
+                elif type(c) is FileChunk:
+                    out._push_chunk(file_span(<FileChunk>c, a, b - a))
                 else:
                     out._push_chunk(memoryview(c)[a:b])
             pos += size
@@ -130,10 +161,31 @@ cdef class Data(Event):
                 break
         return out
 
+    @staticmethod
+    def file(path, offset=0, length=None):
+        """A Data standing for `length` bytes of the file at `path` from `offset` (to its end when length is None),
+        not read: a server sends it straight from the file (sendfile); anything that reads its bytes reads the
+        file then."""
+        cdef FileChunk f = FileChunk.__new__(FileChunk)
+        cdef Data d = Data.__new__(Data)
+        import os
+        f.path = os.fspath(path)
+        f.offset = offset
+        f.length = os.stat(f.path).st_size - offset if length is None else length
+        if f.offset < 0 or f.length < 0:
+            raise ValueError('Data.file(%r, %r, %r): a negative offset or length' % (path, offset, length))
+        if f.length:
+            d._one = f
+            d._size = f.length
+        return d
+
     cpdef bytes to_bytes(self):
         """All the bytes, joined (no copy when there is one bytes chunk)."""
         if self._more is not None:
-            return b''.join(self._more)
+            try:
+                return b''.join(self._more)
+            except TypeError:
+                return b''.join([bytes(c) for c in self._more])
         if self._one is None:
             return b''
         if PyBytes_Check(self._one):

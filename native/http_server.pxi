@@ -4,6 +4,7 @@
 # leaves as one Data event, so the socket sees one write.
 
 cdef class FileAnswerer             # native/static_files.pxi
+cdef class Inbound                  # native/socket_io.pxi
 
 
 cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
@@ -78,6 +79,8 @@ cdef class ResponseSlot(EventTarget):
     cdef int on_data(self, Data d) except -1:
         if self.resp is None or d._size == 0:
             return 0
+        if d._more is None and type(d._one) is FileChunk:
+            return self.on_file(<FileChunk>d._one)
         if not self.started:
             if self.body_one is None:
                 self.body_one = d
@@ -110,6 +113,22 @@ cdef class ResponseSlot(EventTarget):
             self.declared -= d._size
         for c in d.chunks():
             self.emit(c)
+        return 0
+
+    cdef int on_file(self, FileChunk f) except -1:
+        # A body that is a span of a file: the head goes out with its length, and the span itself goes to the
+        # connection, which sends it from the file (see Inbound). Behind bytes already held or streamed, the span is
+        # read like any body.
+        if self.started or self.body_one is not None:
+            return self.on_data(Data.wrap(bytes(f)))
+        self.started = True
+        self.chunked = False
+        self.declared = 0
+        wb_reset()
+        write_response_head(self.resp, f.length, False, self.head_request, self.req.version, self.keep_alive)
+        self.emit(wb_take())
+        if not self.head_request and status_has_body(self.resp.status):
+            self.emit(f)
         return 0
 
     cdef int flush_held(self) except -1:
@@ -257,6 +276,8 @@ cdef class HttpServerBase(HttpSink):
         return 0
 
     cdef int write(self, object b) except -1:
+        if type(b) is FileChunk and not isinstance(self.next, Inbound):
+            b = bytes(b)                  # only a connection sends a file span as it is; anything else gets bytes
         if self.out_one is None:
             self.out_one = b
         else:

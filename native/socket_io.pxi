@@ -1,6 +1,9 @@
 # Inbound connections: the asyncio protocol of an accepted socket. It runs one instance of its listener's layout,
 # pushes what it reads into it and writes what comes out of it.
 
+cdef class FileSender                  # native/sendfile.pxi
+
+
 cdef class ListenerState:
     """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
     cdef public PipelineLayout layout
@@ -48,6 +51,7 @@ class InboundInfo:
 
 cdef class Inbound(Endpoint):
     cdef ListenerState listener
+    cdef FileSender sender               # a file span being sent; what the pipeline outputs meanwhile waits in it
     cdef PipelineLayout layout
     cdef Pipeline stream
     cdef bint input_ended
@@ -98,6 +102,9 @@ cdef class Inbound(Endpoint):
     def connection_lost(self, exc):
         self.closed = True
         self.listener.connections.discard(self)
+        if self.sender is not None:
+            self.sender.stop()
+            self.sender = None
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
@@ -117,25 +124,63 @@ cdef class Inbound(Endpoint):
 
     def resume_writing(self):
         self.drained()
+        if self.sender is not None:
+            self.sender.resume()
 
     cdef int on_event(self, Event evt) except -1:
         # What the pipeline outputs goes to the client.
         cdef Data d
+        cdef Py_ssize_t i
         if self.closed:
+            return 0
+        if self.sender is not None:
+            self.sender.backlog.append(evt)
             return 0
         if isinstance(evt, Data):
             self.activity += 1
             d = <Data>evt
             if d._more is None:
                 if d._one is not None:
+                    if type(d._one) is FileChunk:
+                        return self.send_file(<FileChunk>d._one, None)
                     self.write(d._one)
             else:
+                for i in range(len(d._more)):
+                    if type(d._more[i]) is FileChunk:
+                        if i:
+                            self.transport.writelines(d._more[:i])
+                        return self.send_file(<FileChunk>d._more[i], d._more[i + 1:])
                 self.transport.writelines(d._more)
             if self.write_paused:
                 self.note_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
             self.transport.close()
+        return 0
+
+    cdef int send_file(self, FileChunk f, list after) except -1:
+        cdef FileSender s = FileSender.__new__(FileSender)
+        s.inbound = self
+        s.chunk = f
+        s.backlog = []
+        if after:
+            d = Data.__new__(Data)
+            for c in after:
+                (<Data>d)._push_chunk(c)
+            s.backlog.append(d)
+        self.sender = s
+        s.start()
+        return 0
+
+    cdef int file_sent(self) except -1:
+        # The span is out: what waited behind it goes now (it may hold another span).
+        cdef FileSender s = self.sender
+        self.sender = None
+        for i in range(len(s.backlog)):
+            if self.sender is not None:
+                self.sender.backlog.extend(s.backlog[i:])
+                break
+            self.on_event(<Event>s.backlog[i])
         return 0
 
     def _idle_check(self):

@@ -110,13 +110,18 @@ def test_file_above_the_cap_is_read_each_time(site, server):
     assert server.stats()['entries'] == 0
 
 
-def test_file_above_max_read_size_is_500(tmp_path):
-    write(str(tmp_path / 'www' / 'huge.bin'), os.urandom(5000))
+def test_large_file_is_sent_from_disk_and_max_read_size_bounds_only_multipart(tmp_path):
+    data = os.urandom(5000)
+    write(str(tmp_path / 'www' / 'huge.bin'), data)
     s = FileServer(str(tmp_path / 'www'), str(tmp_path), max_file_size=1000, max_read_size=4000)
     try:
-        assert s.get('/huge.bin').status == 500
-        assert s.get('/huge.bin', {'Range': 'bytes=0-99'}).status == 206    # a range within the limit is fine
-        assert s.get('/huge.bin', method='HEAD').status == 200
+        r = s.get('/huge.bin')                   # sent with sendfile, never read into memory: no limit applies
+        assert r.status == 200 and r.body == data
+        r = s.get('/huge.bin', {'Range': 'bytes=100-4599'})
+        assert r.status == 206 and r.body == data[100:4600]
+        assert s.get('/huge.bin', method='HEAD').header('content-length') == '5000'
+        # several ranges make a multipart body, which is read: over max_read_size, refused
+        assert s.get('/huge.bin', {'Range': 'bytes=0-2999,3500-4999'}).status == 500
         assert wait_until(lambda: 'over max_read_size' in s.proc.log())
     finally:
         s.stop()

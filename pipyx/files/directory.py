@@ -305,6 +305,10 @@ class Directory:
         """A 200 (parts None: the whole variant) or 206 (parts: [(part head, (first, last))], then closing)."""
         length = v.size if parts is None else (
             parts[0][1][1] - parts[0][1][0] + 1 if len(parts) == 1 else multipart_length(parts, closing))
+        if v.body is None and (parts is None or len(parts) == 1):
+            # Not in memory: the body is the span of the file itself, which the connection sends with sendfile.
+            first = 0 if parts is None else parts[0][1][0]
+            return self.message(status, fields, Data.file(v.path, first, length), hit, length, parts is None)
         if is_head:
             body = Data(v.body) if v.body is not None and parts is None else _zeros(length)
             return self.message(status, fields, body, hit, length, parts is None)
