@@ -2,6 +2,7 @@
 # pushes what it reads into it and writes what comes out of it.
 
 cdef class FileSender                  # native/sendfile.pxi
+cdef class Demux                       # native/tunnel.pxi
 
 
 cdef class ListenerState:
@@ -203,6 +204,8 @@ cdef class Inbound(Endpoint):
             if (<HttpServerBase>first).current is None:
                 (<HttpServerBase>first).decoder.state = S_DEAD
             (<HttpServerBase>first).flush()
+        elif isinstance(first, Demux):
+            (<Demux>first).drain()
 
     cpdef abort(self):
         if self.closed:

@@ -173,7 +173,14 @@ cdef class TunnelChannel(Endpoint):
         self.to_local(Data.wrap(chunk))
         if _congested is not None:
             if _congested is self:
+                # What the local side answered is waiting for the peer's credit (its reader is slow): stop giving
+                # credit for more input until the answers have gone.
                 _congested = None
+                if self.write_paused and not self.read_paused:
+                    self.read_paused = True
+                    if self.waiters is None:
+                        self.waiters = []
+                    self.waiters.append(self)
             else:
                 self.after_dispatch()
         if not self.read_paused and self.unacked >= peer.opts.window // 2 and not peer.dead:
@@ -201,10 +208,13 @@ cdef class TunnelChannel(Endpoint):
         if error is not None:
             self.local_done = True
             self.pending = None
-        if self.local_done:
-            self.peer.forget(self)
         self.drained()
-        return self.to_local(StreamEnd(error) if error is not None else STREAM_END_OK)
+        try:
+            self.to_local(StreamEnd(error) if error is not None else STREAM_END_OK)
+        finally:
+            if self.local_done:
+                self.peer.forget(self)
+        return 0
 
     cdef int to_local(self, Event evt) except -1:
         if self.user is not None:
@@ -498,9 +508,13 @@ cdef class TunnelPeer(Filter):
         ch.id = cid
         ch.credit = INITIAL_WINDOW
         self.channels[cid] = ch
-        if self.opts.window > INITIAL_WINDOW:
-            self.put_window(cid, self.opts.window - INITIAL_WINDOW)
         return ch
+
+    cdef int extra_credit(self, TunnelChannel ch) except -1:
+        # A window bigger than the initial one: the difference goes to the peer once the channel is known to both.
+        if self.opts.window > INITIAL_WINDOW:
+            self.put_window(ch.id, self.opts.window - INITIAL_WINDOW)
+        return 0
 
     cdef void forget(self, TunnelChannel ch):
         if self.channels.get(ch.id) is ch:
@@ -508,6 +522,11 @@ cdef class TunnelPeer(Filter):
         if ch.stream is not None:
             stream, ch.stream = ch.stream, None
             (<Pipeline>stream).shutdown()
+        if not self.channels:
+            self.last_channel_gone()
+
+    cdef void last_channel_gone(self):
+        pass
 
     cdef int protocol_error(self, str what) except -1:
         tunnel_log('tunnel %s: protocol error: %s; closing it' % (self.describe_peer(), what))
@@ -609,6 +628,7 @@ cdef class MuxSession(TunnelPeer):
             meta = ('%s %s %s %s' % (info.remote_address, info.remote_port, info.local_address,
                                      info.local_port)).encode('ascii', 'replace')
         self.put_frame(F_OPEN, ch.id, meta)
+        self.extra_credit(ch)
         return ch
 
     cdef int tunnel_closed(self, object error) except -1:
@@ -730,6 +750,16 @@ cdef class Demux(TunnelPeer):
     """demux(): the far end of mux's tunnels. Each channel opened in the tunnel gets its own instance of the
     sub-pipeline (typically connect(broker)); its output goes back in the channel."""
     cdef LayoutRef target
+    cdef bint draining
+
+    cdef void drain(self):
+        # The process is stopping: the tunnel closes once its last channel has ended (at once if it has none).
+        self.draining = True
+        if not self.channels and not self.dead:
+            try:
+                self.close(None)
+            except Exception as e:
+                report_error(e, self.location)
 
     def __init__(self, LayoutRef target, TunnelOptions opts=None):
         self.target = target
@@ -768,9 +798,17 @@ cdef class Demux(TunnelPeer):
             return ''
         return 'from %s:%s' % (info.remote_address, info.remote_port)
 
+    cdef void last_channel_gone(self):
+        if self.draining and not self.dead:
+            self.flush()                   # the last END goes out before the tunnel closes
+            self.close(None)
+
     cdef int open_channel(self, unsigned int cid, bytes payload) except -1:
         cdef TunnelChannel ch
         cdef Pipeline p
+        if self.draining:
+            self.put_frame(F_RESET, cid, b'ConnectionRefused')
+            return 0
         if cid == 0 or cid in self.channels:
             return self.protocol_error('OPEN of channel %d, which is in use' % cid)
         if self.opts.max_streams and len(self.channels) >= self.opts.max_streams:
@@ -781,6 +819,7 @@ cdef class Demux(TunnelPeer):
         if len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
             info = InboundInfo((parts[0], int(parts[1])), (parts[2], int(parts[3])))
         ch = self.new_channel(cid)
+        self.extra_credit(ch)
         p = start_pipeline(self.target, Context(info), ch)
         p.chain_layouts = self.pipeline.chain_layouts if self.pipeline is not None else None
         p.chain_index = self.pipeline.chain_index if self.pipeline is not None else 0
