@@ -1,0 +1,684 @@
+"""mux and demux end to end: real pipyx edge and cloud processes, real clients and backends, on 127.0.0.1.
+
+    clients --> edge: listen().mux(...).to(connect(cloud)) ==tunnels==> cloud: listen().demux().to(connect(backend))
+"""
+import hashlib
+import os
+import random
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import free_port
+from helpers_backend import vm_rss_kb
+from tunnel_support import (FIREHOSE_BYTES, HELLO, Client, Pusher, black_hole, by_role, cloud_script, echo,
+                            edge_script, established, pattern, peers, read_frame, script, speaks_first, tunnel_frame,
+                            wait_for, wait_log)
+
+assert peers                               # a fixture, used by name
+
+PROMPT = 2.0                               # "promptly": an end that should follow at once arrives within this
+FAST_STOP = ['--drain-timeout', '0.5']     # streams a test leaves open: do not wait 10 s for them at the end
+
+
+class Tunnel:
+    """An edge and a cloud process in front of a backend: clients connect to .port."""
+
+    def __init__(self, run_pipyx, backend_port, mux_options='', demux_options=''):
+        self.cloud_port = free_port()
+        self.port = free_port()
+        self.backend_port = backend_port
+        self.cloud = run_pipyx(script(cloud_script(self.cloud_port, backend_port, demux_options)),
+                               port=self.cloud_port, args=FAST_STOP)
+        self.edge = run_pipyx(script(edge_script(self.port, self.cloud_port, mux_options)), port=self.port,
+                              args=FAST_STOP)
+
+    def client(self, role=None, **kw):
+        c = Client(self.port, **kw)
+        if role is not None:
+            c.send(role + b'\n')
+        return c
+
+    def tunnels(self):
+        return len(established(self.cloud_port))
+
+
+def open_tunnel(run_pipyx, peers, mux_options='max_sessions=1', demux_options='', handler=by_role):
+    backend = peers.serve(handler)
+    return Tunnel(run_pipyx, backend.port, mux_options, demux_options), backend
+
+
+def rss(*procs):
+    return [vm_rss_kb(p.pid) for p in procs]
+
+
+# ------------------------------------------------------------------------------------------ many streams, few tunnels
+
+def test_many_streams_share_at_most_k_tunnels_and_each_gets_its_own_bytes(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=3', handler=echo)
+    rng = random.Random(1)
+    clients = []
+    try:
+        # Tunnels are opened as streams arrive, up to max_sessions.
+        for expected_tunnels in (1, 2):
+            c = t.client()
+            clients.append(c)
+            assert c.echo(b'warm-up %d' % len(clients))[0] == b'warm-up %d' % len(clients)
+            assert t.tunnels() == expected_tunnels
+        clients += [t.client() for _ in range(298)]
+
+        # Every client sends four pieces of its own bytes, the clients' pieces interleaved.
+        sent = [bytearray() for _ in clients]
+        for r in range(4):
+            for i, c in enumerate(clients):
+                piece = b'<%d.%d>' % (i, r) + os.urandom(rng.randrange(1, 3000))
+                sent[i] += piece
+                c.send(piece)
+        for i, c in enumerate(clients):
+            assert c.recv_exact(len(sent[i])) == bytes(sent[i]), 'client %d got bytes that are not its own' % i
+
+        # 300 streams, 3 tunnel connections at the cloud, and still one backend connection per stream.
+        assert t.tunnels() == 3
+        assert len(backend.conns) == 300
+        assert t.edge.proc.poll() is None and t.cloud.proc.poll() is None
+    finally:
+        for c in clients:
+            c.close()
+    # The clients' ends reach every backend connection; the tunnels stay for the next streams.
+    wait_for(lambda: all(c.ended.is_set() for c in backend.conns), what='every backend connection to end')
+    assert t.tunnels() == 3
+
+
+# ---------------------------------------------------------------------------------------------------- big transfers
+
+def test_large_transfers_both_ways_on_several_channels_at_once_arrive_intact(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    sizes = [20 << 20, 8 << 20, 8 << 20, 3 << 20]
+    clients = [t.client(b'echo', timeout=20) for _ in sizes]
+    pushers = [Pusher(c, seed, n) for seed, (c, n) in enumerate(zip(clients, sizes))]
+    results = [None] * len(clients)
+
+    def read_back(i):
+        h, n = hashlib.sha256(), 0
+        sock = clients[i].sock
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+            n += len(chunk)
+        results[i] = (n, h.hexdigest())
+
+    readers = [threading.Thread(target=read_back, args=(i,), daemon=True) for i in range(len(clients))]
+    for th in pushers + readers:
+        th.start()
+    for th in pushers + readers:
+        th.join(25)
+    for i, p in enumerate(pushers):
+        assert p.error is None, p.error
+        assert results[i] == (sizes[i], p.digest.hexdigest()), 'stream %d came back damaged' % i
+    assert t.tunnels() == 1
+    for c in clients:
+        c.close()
+
+
+# --------------------------------------------------------------------------------------------------- flow control
+
+def echo_round_trips(clients, seconds, size=16384):
+    """Echoes on every client for `seconds`; returns the slowest round trip."""
+    slowest, deadline = 0.0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for c in clients:
+            data = os.urandom(size)
+            back, took = c.echo(data)
+            assert back == data
+            slowest = max(slowest, took)
+    return slowest
+
+
+def test_a_backend_that_does_not_read_stalls_only_its_own_channel(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1, ping_interval=0.5', 'ping_interval=0.5')
+    others = [t.client(b'echo') for _ in range(2)]
+    for c in others:                       # warm up both processes with a few megabytes of traffic
+        c.echo(os.urandom(2 << 20))
+    before = rss(t.edge, t.cloud)
+
+    slow = t.client(b'sink', timeout=30)
+    pusher = Pusher(slow, 1, 50 << 20)
+    pusher.start()
+    outstanding = pusher.plateau()
+    sink = backend.find(b'sink')
+    assert sink.received == 0
+    assert outstanding >= 1 << 20, 'the stalled stream should have megabytes in flight'
+    assert outstanding < 40 << 20, 'nothing held the sender back: %d bytes taken' % outstanding
+
+    slowest = echo_round_trips(others, 1.0)
+    assert slowest < 0.5, 'a stalled channel held up the others in the same tunnel (%.2fs)' % slowest
+    growth = [a - b for a, b in zip(rss(t.edge, t.cloud), before)]
+    assert max(growth) < 8 * 1024, 'edge and cloud RSS grew by %s KiB while a channel was stalled' % growth
+    assert t.tunnels() == 1
+    assert 'PING' not in t.edge.log() + t.cloud.log()      # a stalled channel is no dead tunnel
+
+    # Once the backend reads, all of it arrives.
+    backend.open_gate()
+    assert pusher.done.wait(30) and pusher.error is None, pusher.error
+    assert sink.ended.wait(10)
+    assert (sink.received, sink.digest.hexdigest()) == (50 << 20, pusher.digest.hexdigest())
+
+
+def test_a_client_that_does_not_read_stalls_only_its_own_channel(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    others = [t.client(b'echo') for _ in range(2)]
+    for c in others:
+        c.echo(os.urandom(2 << 20))
+    before = rss(t.edge, t.cloud)
+
+    lazy = t.client(b'firehose', timeout=30, rcvbuf=65536)
+    hose = backend.find(b'firehose')
+    last = [-1, time.monotonic()]
+
+    def plateau():
+        if hose.sent != last[0]:
+            last[:] = [hose.sent, time.monotonic()]
+        return time.monotonic() - last[1] > 0.4
+    wait_for(plateau, 10, what="the backend's writes to stop")
+    assert 1 << 20 <= hose.sent < 40 << 20, hose.sent
+
+    slowest = echo_round_trips(others, 1.0)
+    assert slowest < 0.5, 'a client that does not read held up the others in the same tunnel (%.2fs)' % slowest
+    growth = [a - b for a, b in zip(rss(t.edge, t.cloud), before)]
+    assert max(growth) < 8 * 1024, 'edge and cloud RSS grew by %s KiB while a channel was stalled' % growth
+
+    got = lazy.read_to_end(timeout=30)
+    assert len(got) == FIREHOSE_BYTES and got == pattern(7, 1 << 20) * (FIREHOSE_BYTES >> 20)
+
+
+def test_a_cloud_that_answers_by_itself_holds_back_a_client_that_does_not_read(run_pipyx, peers):
+    cloud_port, edge_port = free_port(), free_port()
+    cloud = run_pipyx(script("pipy().listen('127.0.0.1:%d', idle_timeout=0).demux().to(\n"
+                             "    lambda p: p.replace_data(lambda d: d))\n" % cloud_port),      # an echo in the cloud
+                      port=cloud_port, args=FAST_STOP)
+    edge = run_pipyx(script(edge_script(edge_port, cloud_port, 'max_sessions=1')), port=edge_port, args=FAST_STOP)
+    warm = Client(edge_port)
+    warm.echo(os.urandom(1 << 20))
+    before = rss(edge, cloud)
+    lazy = Client(edge_port, timeout=30, rcvbuf=65536)
+    pusher = Pusher(lazy, 2, 40 << 20)
+    pusher.start()
+    outstanding = pusher.plateau()
+    growth = [a - b for a, b in zip(rss(edge, cloud), before)]
+    assert outstanding < 30 << 20 and max(growth) < 8 * 1024, (
+        'a client that does not read pushed %d bytes; edge and cloud RSS grew by %s KiB' % (outstanding, growth))
+    assert warm.echo(b'unaffected')[0] == b'unaffected'
+
+    # Once the client reads, it gets back all it sent, and the end after it.
+    echoed = hashlib.sha256()
+    n = 0
+    while True:
+        chunk = lazy.sock.recv(1 << 20)
+        if not chunk:
+            break
+        echoed.update(chunk)
+        n += len(chunk)
+    assert pusher.done.wait(10) and pusher.error is None, pusher.error
+    assert (n, echoed.hexdigest()) == (40 << 20, pusher.digest.hexdigest())
+
+
+# ------------------------------------------------------------------------------------------------- ends of streams
+
+def test_half_close_the_client_still_gets_the_answer_sent_after_its_end(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    c = t.client(b'answer', timeout=10)
+    body = pattern(3, 1 << 20)
+    c.send(body)
+    c.shutdown_write()
+    answer = c.read_to_end()
+    assert answer[:32] == hashlib.sha256(body).digest()
+    assert answer[32:] == pattern(9, 3 << 20)
+
+
+def test_a_client_that_sends_and_closes_at_once_delivers_everything(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    backend.open_gate()
+    c = t.client(b'sink')
+    body = pattern(4, 5 << 20)
+    c.send(body)
+    c.close()
+    sink = backend.find(b'sink')
+    assert sink.ended.wait(10)
+    assert (sink.received, sink.digest.digest()) == (len(body), hashlib.sha256(body).digest())
+
+
+def test_ends_travel_both_ways_and_only_for_their_own_stream(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    a, b, c = (t.client(b'echo ' + name) for name in (b'a', b'b', b'c'))
+    for x in (a, b, c):
+        assert x.echo(b'ping')[0] == b'ping'
+
+    # The backend closes b's connection: b's client connection closes, a and c go on.
+    backend.close_conn(backend.find(b'echo b'))
+    assert b.closed_within(PROMPT)
+    for x in (a, c):
+        assert x.echo(b'still here')[0] == b'still here'
+
+    # Client a crashes (reset): the backend sees a's connection end, and only a's.
+    conn_a, conn_c = backend.find(b'echo a'), backend.find(b'echo c')
+    a.abort()
+    assert conn_a.ended.wait(PROMPT)
+    assert not conn_c.ended.is_set()
+    assert c.echo(b'and still')[0] == b'and still'
+    c.close()
+
+
+def test_a_backend_that_refuses_closes_the_client_promptly(run_pipyx, peers):
+    refused = free_port()                  # nothing listens there
+    t = Tunnel(run_pipyx, refused, 'max_sessions=1')
+    for _ in range(3):
+        c = t.client()
+        c.send(b'anyone there?')
+        assert c.closed_within(PROMPT)
+    assert t.tunnels() == 1                # the tunnel itself stays
+
+
+# --------------------------------------------------------------------------------------------- what the cloud sees
+
+def test_the_cloud_sees_the_original_client_address_in_ctx_inbound(run_pipyx, peers):
+    backend = peers.serve(echo)
+    cloud_port, edge_port = free_port(), free_port()
+    run_pipyx(script('''
+def announce(first):
+    i = ctx.inbound
+    return ['%s %d %s %d\\n' % (i.remote_address, i.remote_port, i.local_address, i.local_port), first]
+
+pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
+    lambda p: p.replace_stream_start(announce).connect('127.0.0.1:{backend}'))
+'''.format(cloud=cloud_port, backend=backend.port)), port=cloud_port, args=FAST_STOP)
+    run_pipyx(script(edge_script(edge_port, cloud_port, 'max_sessions=1')), port=edge_port, args=FAST_STOP)
+    clients = [Client(edge_port) for _ in range(3)]
+    for c in clients:
+        c.send(b'hello')
+    for c in clients:
+        line = c.sock.makefile('rb').readline()
+        host, port = c.address
+        assert line.split() == [host.encode(), b'%d' % port, b'127.0.0.1', b'%d' % edge_port]
+        c.close()
+    # The backend got the announcement and then the client's bytes.
+    wait_for(lambda: sorted(conn.head.split(b'\n', 1)[1] for conn in backend.conns) == [b'hello'] * 3,
+             what='the backend to get the announcements and the bytes')
+
+
+# ---------------------------------------------------------------------------------------------------- losing a tunnel
+
+def test_a_lost_tunnel_closes_its_streams_and_new_streams_get_a_new_tunnel(run_pipyx, peers):
+    backend = peers.serve(by_role)
+    cloud_port, edge_port = free_port(), free_port()
+    run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
+    relay = peers.relay(cloud_port)        # edge -> relay -> cloud: the test can cut the tunnels
+    run_pipyx(script(edge_script(edge_port, relay.port, 'max_sessions=2')), port=edge_port, args=FAST_STOP)
+    clients = [Client(edge_port) for _ in range(6)]
+    for i, c in enumerate(clients):
+        c.send(b'echo %d\n' % i)
+        assert c.echo(b'before')[0] == b'before'
+    assert relay.accepted == 2
+
+    # One tunnel is cut: the streams it carried end (none is left hanging), and so do their connections to the
+    # backend at the cloud; the streams of the other tunnel go on.
+    relay.abort(0)
+    lost, deadline = set(), time.monotonic() + PROMPT
+    while len(lost) < 3 and time.monotonic() < deadline:
+        lost.update(i for i, c in enumerate(clients) if i not in lost and c.closed_within(0.02))
+    assert len(lost) == 3, 'expected the 3 streams of one tunnel to end, %s did' % sorted(lost)
+    for i in lost:
+        assert backend.find(b'echo %d\n' % i).ended.wait(PROMPT)
+    for i, c in enumerate(clients):
+        if i not in lost:
+            assert c.echo(b'unaffected')[0] == b'unaffected'
+            assert not backend.find(b'echo %d\n' % i).ended.is_set()
+
+    relay.abort()
+    for i, c in enumerate(clients):
+        if i not in lost:
+            assert c.closed_within(PROMPT)
+    for conn in backend.conns:
+        assert conn.ended.wait(PROMPT)
+
+    for i in range(3):
+        c = Client(edge_port)
+        c.send(b'echo again %d\n' % i)
+        assert c.echo(b'after')[0] == b'after'
+        c.close()
+    assert relay.accepted == 4
+
+
+def test_streams_with_different_session_keys_travel_in_different_tunnels(run_pipyx, peers):
+    backend = peers.serve(by_role)
+    cloud_port, edge_port = free_port(), free_port()
+    run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
+    run_pipyx(script('''
+def tenant(data):
+    if ctx.tenant is None:
+        ctx.tenant = data.to_bytes().split(b'\\n')[0].split(b' ')[1]      # 'echo TENANT\\n...'
+
+pipy(tenant=None).listen('127.0.0.1:{edge}', idle_timeout=0).handle_data(tenant).mux(
+    session_key=lambda: ctx.tenant, max_sessions=1).to(
+        lambda p: p.connect('127.0.0.1:{cloud}', read_timeout=0, idle_timeout=0))
+'''.format(edge=edge_port, cloud=cloud_port)), port=edge_port, args=FAST_STOP)
+    clients = []
+    for tenant, expected_tunnels in ((b'a', 1), (b'a', 1), (b'b', 2), (b'b', 2), (b'c', 3)):
+        c = Client(edge_port)
+        c.send(b'echo %s\n' % tenant)
+        assert c.echo(b'x')[0] == b'x'
+        clients.append(c)
+        assert len(established(cloud_port)) == expected_tunnels
+    for c in clients:
+        c.close()
+
+
+def test_a_restarted_cloud_serves_new_streams(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    clients = [t.client(b'echo') for _ in range(3)]
+    for c in clients:
+        assert c.echo(b'before')[0] == b'before'
+
+    t.cloud.proc.kill()
+    t.cloud.proc.wait(5)
+    for c in clients:
+        assert c.closed_within(PROMPT)
+    down = t.client(b'echo')               # while the cloud is down, a stream is refused, not left waiting
+    assert down.closed_within(PROMPT)
+
+    run_pipyx(script(cloud_script(t.cloud_port, t.backend_port)), port=t.cloud_port, args=FAST_STOP)
+    for _ in range(3):
+        c = t.client(b'echo')
+        assert c.echo(b'after')[0] == b'after'
+        c.close()
+
+
+def test_a_stopping_cloud_finishes_its_streams_refuses_new_ones_and_exits_when_they_are_done(run_pipyx, peers):
+    backend = peers.serve(by_role)
+    cloud_port, edge_port = free_port(), free_port()
+    cloud = run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port)     # drain timeout 10 s
+    idle_edge_port = free_port()           # two edges: one tunnel will carry a stream, the other none
+    run_pipyx(script(edge_script(edge_port, cloud_port, 'max_sessions=1'),
+                     edge_script(idle_edge_port, cloud_port, 'max_sessions=1')), port=idle_edge_port, args=FAST_STOP)
+    busy, idle = Client(edge_port), Client(idle_edge_port)
+    for c in (busy, idle):
+        c.send(b'echo\n')
+        assert c.echo(b'x')[0] == b'x'
+    idle.shutdown_write()
+    assert idle.read_to_end() == b''
+    assert len(established(cloud_port)) == 2
+
+    cloud.signal(signal.SIGTERM)
+    wait_for(lambda: len(established(cloud_port)) == 1, PROMPT, what='the idle tunnel to close')
+    assert busy.echo(b'still served')[0] == b'still served'
+    refused = Client(edge_port)            # a new stream in the tunnel that is still open
+    refused.send(b'echo\n')
+    assert refused.closed_within(PROMPT)
+    assert len(backend.conns) == 2         # refused by the draining cloud, before any backend connection
+    assert busy.echo(b'still served')[0] == b'still served'
+
+    busy.shutdown_write()
+    assert busy.read_to_end() == b''
+    t0 = time.monotonic()
+    assert cloud.wait(PROMPT) == 0
+    assert time.monotonic() - t0 < PROMPT
+
+
+# ------------------------------------------------------------------------------------------------------- liveness
+
+def test_a_silent_cloud_is_given_up_and_its_streams_closed(run_pipyx, peers):
+    hole = peers.serve(black_hole)         # accepts the tunnel, never says anything
+    edge_port = free_port()
+    edge = run_pipyx(script(edge_script(edge_port, hole.port, 'ping_interval=0.5')), port=edge_port, args=FAST_STOP)
+    clients = [Client(edge_port) for _ in range(3)]
+    for c in clients:
+        c.send(b'hello?')
+    for c in clients:                      # two ping intervals of silence, and a little more
+        assert c.closed_within(3.0), 'a stream in a dead tunnel was left open'
+    wait_log(edge, 'no answer to PING for 0.5s; closing it')
+    wait_for(lambda: not established(hole.port), PROMPT, what='the edge to close the dead tunnel connection')
+
+
+def test_pings_keep_an_idle_healthy_tunnel(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1, ping_interval=0.3', 'ping_interval=0.3')
+    c = t.client(b'echo')
+    assert c.echo(b'one')[0] == b'one'
+    time.sleep(1.5)                        # five ping intervals of silence from the client and the backend
+    assert c.echo(b'two')[0] == b'two'
+    assert 'PING' not in t.edge.log() and 'PING' not in t.cloud.log()
+    c.close()
+
+
+def test_the_cloud_gives_up_a_silent_edge_and_closes_its_backend_connections(run_pipyx, peers):
+    backend = peers.serve(by_role)
+    cloud_port = free_port()
+    cloud = run_pipyx(script(cloud_script(cloud_port, backend.port, 'ping_interval=0.5')), port=cloud_port,
+                      args=FAST_STOP)
+    edge = Client(cloud_port)              # a mux side that opens a channel, then never says anything again
+    edge.send(HELLO + tunnel_frame(1, 1) + tunnel_frame(2, 1, b'echo\n'))
+    conn = backend.find(b'echo')
+    assert conn.ended.wait(4.0), 'the backend connection of a dead tunnel was left open'
+    wait_log(cloud, 'no answer to PING')
+    assert edge.ends_within(PROMPT)
+
+
+# -------------------------------------------------------------------------------------------------------- bad peers
+
+GARBAGE = [
+    (b'GET / HTTP/1.1\r\nHost: cloud\r\n\r\n', 'unknown frame type 71'),
+    (tunnel_frame(0, 0, b'pipyx-tunnel/9'), "unsupported tunnel version b'pipyx-tunnel/9'"),
+    (tunnel_frame(1, 1), 'the peer is not a pipyx tunnel (no HELLO)'),
+    (HELLO + tunnel_frame(2, 0, b'data'), 'DATA on channel 0'),
+    (HELLO + tunnel_frame(1, 1, b'x' * 5000), 'control frame of 5000 bytes'),
+    (HELLO + tunnel_frame(1, 1) + tunnel_frame(1, 1), 'OPEN of channel 1, which is in use'),
+    (HELLO + tunnel_frame(1, 1) + tunnel_frame(5, 1, b'abc'), 'WINDOW frame of 3 bytes'),
+]
+
+
+def test_garbage_at_the_cloud_closes_that_connection_only(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1')
+    c = t.client(b'echo')
+    assert c.echo(b'tunnel up')[0] == b'tunnel up'
+    for garbage, complaint in GARBAGE:
+        bad = Client(t.cloud_port)
+        bad.send(garbage)
+        assert bad.ends_within(PROMPT), 'the cloud kept a connection that sent %r' % garbage[:40]
+        bad.close()
+        assert 'protocol error: ' + complaint in wait_log(t.cloud, complaint)
+    assert c.echo(b'still up')[0] == b'still up'
+    fresh = t.client(b'echo')
+    assert fresh.echo(b'new stream')[0] == b'new stream'
+    assert t.cloud.proc.poll() is None
+
+
+def test_an_edge_pointed_at_something_else_closes_its_clients(run_pipyx, peers):
+    wrong_peers = [
+        (peers.serve(echo), 'OPEN sent to the opening side'),                       # our own frames come back
+        (peers.serve(speaks_first(b'SSH-2.0-OpenSSH_9.2\r\n')), 'unknown frame type 83'),
+        (peers.serve(speaks_first(tunnel_frame(0, 0, b'pipyx-tunnel/2'))), 'unsupported tunnel version'),
+    ]
+    ports = [free_port() for _ in wrong_peers]
+    edge = run_pipyx(script(*(edge_script(port, peer.port) for port, (peer, _) in zip(ports, wrong_peers))),
+                     port=ports[-1], args=FAST_STOP)
+    for port, (peer, complaint) in zip(ports, wrong_peers):
+        c = Client(port)
+        c.send(b'hello')
+        assert c.closed_within(PROMPT), 'an edge tunnelling to %s left its client open' % complaint
+        wait_log(edge, 'protocol error: ' + complaint)
+    assert edge.proc.poll() is None
+
+
+# ------------------------------------------------------------------------------------------------------- the limits
+
+def test_max_streams_refuses_a_stream_beyond_the_limit_and_frees_the_slot_when_one_ends(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1, max_streams=2')
+    first, second = t.client(b'echo'), t.client(b'echo')
+    for c in (first, second):
+        assert c.echo(b'in')[0] == b'in'
+    third = t.client(b'echo')
+    assert third.closed_within(PROMPT)
+    wait_log(t.edge, 'every tunnel session is full (max_sessions=1, max_streams=2)')
+    for c in (first, second):
+        assert c.echo(b'still in')[0] == b'still in'
+
+    first.shutdown_write()                 # the echo backend closes after the client's end: the stream is over
+    assert first.read_to_end() == b''
+    fourth = t.client(b'echo')
+    assert fourth.echo(b'my turn')[0] == b'my turn'
+    assert t.tunnels() == 1
+
+
+def test_a_channel_is_released_however_its_stream_ends(run_pipyx, peers):
+    """With room for two streams and one held open, each new stream needs the slot the previous one left: a channel
+    that was never released would lock every later stream out."""
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1, max_streams=2')
+    held = t.client(b'echo held')
+    assert held.echo(b'here')[0] == b'here'
+
+    def take_the_slot(name):
+        deadline = time.monotonic() + PROMPT          # the previous stream's end may still be on its way
+        while True:
+            c = t.client(b'echo ' + name)
+            try:
+                assert c.echo(b'in')[0] == b'in'
+                return c
+            except (EOFError, ConnectionError):
+                c.close()
+                assert time.monotonic() < deadline, 'the slot of an ended stream was never released'
+                time.sleep(0.05)
+
+    for n in range(5):
+        c = take_the_slot(b'finishes %d' % n)          # the client finishes, then the backend
+        c.shutdown_write()
+        assert c.read_to_end() == b''
+        c = take_the_slot(b'aborts %d' % n)            # the client resets its connection
+        c.abort()
+        c = take_the_slot(b'dropped %d' % n)           # the backend closes first
+        backend.close_conn(backend.find(b'echo dropped %d' % n))
+        assert c.closed_within(PROMPT)
+        c.close()
+    assert held.echo(b'still here')[0] == b'still here'
+    assert t.tunnels() == 1
+
+
+def test_demux_max_streams_refuses_a_channel_beyond_the_limit(run_pipyx, peers):
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1', 'max_streams=2')
+    first, second = t.client(b'echo'), t.client(b'echo')
+    for c in (first, second):
+        assert c.echo(b'in')[0] == b'in'
+    third = t.client(b'echo')
+    assert third.closed_within(PROMPT)
+    for c in (first, second):
+        assert c.echo(b'still in')[0] == b'still in'
+    assert len(backend.conns) == 2
+
+
+@pytest.mark.parametrize('call, message', [('mux(window=1000)', 'window must be at least 65536 bytes'),
+                                           ('demux(window=1 << 40)', 'window must be below 2 GiB')])
+def test_a_window_out_of_range_is_a_load_error_naming_the_line(run_pipyx, call, message):
+    p = run_pipyx(script("pipy().listen('127.0.0.1:%d').%s.to(lambda p: p.connect('127.0.0.1:1'))\n"
+                         % (free_port(), call)))
+    assert p.wait(10) == 1
+    assert 'main-0.py:3: ValueError: ' + message in p.log()
+
+
+@pytest.mark.parametrize('side', ['mux', 'demux'])
+def test_a_bigger_window_carries_a_stream_of_several_windows(run_pipyx, peers, side):
+    window = 'window=%d' % (1 << 20)
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1' + (', ' + window if side == 'mux' else ''),
+                             window if side == 'demux' else '')
+    c = t.client(b'echo', timeout=2)
+    data = pattern(5, 4 << 20)
+    pusher = Pusher(c, 5, len(data))
+    pusher.start()
+    assert c.recv_exact(len(data)) == data
+
+
+# ----------------------------------------------------------------------------------------------------- the framing
+
+def test_a_tunnel_whose_frames_arrive_a_byte_at_a_time_works_as_documented(run_pipyx, peers):
+    """A hand-made mux side talks to the cloud in frames as docs/tunnel.md describes them, one byte per write."""
+    backend = peers.serve(by_role)
+    cloud_port = free_port()
+    run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
+    edge = Client(cloud_port)
+    edge.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    frames = (HELLO + tunnel_frame(1, 5, b'10.1.2.3 40000 10.0.0.1 1883') + tunnel_frame(2, 5, b'echo\nhello')
+              + tunnel_frame(6, 0, b'are you there'))
+    for i in range(len(frames)):
+        edge.send(frames[i:i + 1])
+        time.sleep(0.001)
+    assert read_frame(edge.sock) == (0, 0, b'pipyx-tunnel/1')
+    echoed, pong = b'', None
+    while echoed != b'hello' or pong is None:     # the echo (DATA may come in pieces), and the PONG
+        ftype, channel, payload = read_frame(edge.sock)
+        if ftype == 2:
+            assert channel == 5
+            echoed += payload
+        else:
+            assert (ftype, channel) == (7, 0)
+            pong = payload
+    assert pong == b'are you there'
+
+    # The backend saw one connection, with the stream's bytes; our END reaches it as an end of input, and its
+    # close comes back as END on the channel.
+    conn = backend.find(b'echo')
+    edge.send(tunnel_frame(3, 5))
+    assert conn.ended.wait(PROMPT)
+    assert read_frame(edge.sock) == (3, 5, b'')
+    edge.close()
+
+
+# ------------------------------------------------------------------------------------ what the cloud's scripts see
+
+END_LOGGING_CLOUD = '''
+def ended(end):
+    print('channel from port %d ended: %s' % (ctx.inbound.remote_port, end.error))
+
+pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
+    lambda p: p.handle_stream_end(ended).connect('127.0.0.1:{backend}', read_timeout=0, idle_timeout=0))
+'''
+
+
+def end_logging_tunnel(run_pipyx, peers, via_relay=False):
+    backend = peers.serve(by_role)
+    cloud_port, edge_port = free_port(), free_port()
+    cloud = run_pipyx(script(END_LOGGING_CLOUD.format(cloud=cloud_port, backend=backend.port)), port=cloud_port,
+                      args=FAST_STOP)
+    relay = peers.relay(cloud_port) if via_relay else None
+    run_pipyx(script(edge_script(edge_port, relay.port if relay else cloud_port, 'max_sessions=1')), port=edge_port,
+              args=FAST_STOP)
+    return cloud, relay, edge_port
+
+
+def test_the_cloud_script_sees_the_normal_end_of_a_stream(run_pipyx, peers):
+    cloud, _, edge_port = end_logging_tunnel(run_pipyx, peers)
+    c = Client(edge_port)
+    c.send(b'echo\n')
+    c.shutdown_write()
+    assert c.read_to_end() == b''
+    wait_log(cloud, 'channel from port %d ended: None' % c.address[1])
+
+
+def test_the_cloud_script_sees_the_abort_of_a_stream(run_pipyx, peers):
+    cloud, _, edge_port = end_logging_tunnel(run_pipyx, peers)
+    c = Client(edge_port)
+    c.send(b'echo\n')
+    assert c.echo(b'x')[0] == b'x'
+    port = c.address[1]
+    c.abort()
+    wait_log(cloud, 'channel from port %d ended: ConnectionReset' % port, timeout=PROMPT)
+
+
+def test_the_cloud_script_sees_the_streams_of_a_lost_tunnel_end(run_pipyx, peers):
+    cloud, relay, edge_port = end_logging_tunnel(run_pipyx, peers, via_relay=True)
+    c = Client(edge_port)
+    c.send(b'echo\n')
+    assert c.echo(b'x')[0] == b'x'
+    relay.abort()
+    assert c.closed_within(PROMPT)
+    wait_log(cloud, 'channel from port %d ended: ConnectionReset' % c.address[1], timeout=PROMPT)
