@@ -331,8 +331,10 @@ cdef class Endpoint(Filter):
         if c is None:
             return
         _congested = None
-        if c is self or not c.write_paused:
+        if not c.write_paused:
             return
+        # (c may be this endpoint itself: a client that sends and does not read what it is answered is not read
+        # either until it has read its answers.)
         if c.waiters is None:
             c.waiters = []
         if not self.read_paused:

@@ -3,6 +3,20 @@
 
 cdef class FileSender                  # native/sendfile.pxi
 cdef class Demux                       # native/tunnel.pxi
+cdef class Mux                         # native/tunnel.pxi
+
+
+cdef void start_carrier(Pipeline p):
+    # A stream that is simply carried on (connect or mux first) starts at once: the far side may speak first.
+    first = p.first
+    try:
+        if isinstance(first, Connect):
+            if (<Connect>first).state == 0:
+                (<Connect>first).start()
+        elif isinstance(first, Mux):
+            (<Mux>first).begin()
+    except Exception as e:
+        report_error(e, None)
 
 
 cdef class ListenerState:
@@ -70,6 +84,7 @@ cdef class Inbound(Endpoint):
             info = None
         self.stream = self.layout.instantiate(Context(info), self)
         self.listener.connections.add(self)
+        start_carrier(self.stream)
         if self.listener.idle_timeout > 0:
             self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
         if self.listener.draining:

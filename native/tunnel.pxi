@@ -718,19 +718,30 @@ cdef class Mux(Filter):
                 return self.output(evt)
             if not isinstance(evt, Data):
                 return 0
-            s = self.pick_session()
-            if s is None:
-                self.done = True
-                tunnel_log('mux: every tunnel session is full (max_sessions=%d, max_streams=%d); stream refused' % (
-                    self.shared.opts.max_sessions, self.shared.opts.max_streams))
-                return self.output(StreamEnd('BufferOverflow'))
-            self.channel = s.open_for(self)
+            self.begin()
+            if self.channel is None:
+                return 0
         if isinstance(evt, Data):
             return self.channel.send(<Data>evt)
         if isinstance(evt, StreamEnd):
             self.done = True
             return self.channel.end_local((<StreamEnd>evt).error)
         return 0                           # message boundaries do not cross a tunnel: encode before mux
+
+    cdef int begin(self) except -1:
+        # Opens the channel: at the stream's first bytes, or as soon as the connection is accepted when mux is the
+        # first filter (the far side may speak first).
+        cdef MuxSession s
+        if self.channel is not None or self.done:
+            return 0
+        s = self.pick_session()
+        if s is None:
+            self.done = True
+            tunnel_log('mux: every tunnel session is full (max_sessions=%d, max_streams=%d); stream refused' % (
+                self.shared.opts.max_sessions, self.shared.opts.max_streams))
+            return self.output(StreamEnd('BufferOverflow'))
+        self.channel = s.open_for(self)
+        return 0
 
     cdef void shutdown(self):
         cdef TunnelChannel ch = self.channel
@@ -824,6 +835,7 @@ cdef class Demux(TunnelPeer):
         p.chain_layouts = self.pipeline.chain_layouts if self.pipeline is not None else None
         p.chain_index = self.pipeline.chain_index if self.pipeline is not None else 0
         ch.stream = p
+        start_carrier(p)
         return 0
 
     cdef int tunnel_closed(self, object error) except -1:

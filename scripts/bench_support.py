@@ -1,8 +1,9 @@
-"""What every scripts/bench case uses: pinned server processes and their readiness probes, and what a process tree
-costs from /proc (CPU seconds, resident memory)."""
+"""What every scripts/bench case uses: pinned server processes and their readiness probes, nginx configs from the
+templates in scripts/bench_cases, wrk runs, and what a process tree costs from /proc (CPU seconds, resident memory)."""
 import os, re, resource, shlex, socket, subprocess, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES_DIR = os.path.join(REPO, 'scripts', 'bench_cases')
 LOAD_CORE, SERVER_CORE = 0, 1
 
 
@@ -128,6 +129,92 @@ def tcp_ready(port):
         return None
     except OSError as e:
         return 'no answer (%s)' % (e.strerror or e)
+
+
+# ---------------------------------------------------------------- nginx and wrk
+
+def nginx_argv(workdir, name, template, port, backend=None, extra=None):
+    """Write an nginx config from a template into its own prefix dir; return the command line. Placeholders:
+    @USER@ @PREFIX@ @PORT@ @BACKEND@, and those of extra ({'@ROOT@': path, ...})."""
+    prefix = os.path.join(workdir, name)
+    os.makedirs(prefix, exist_ok=True)
+    with open(os.path.join(CASES_DIR, template)) as f:
+        conf = f.read()
+    subst = {'@USER@': 'user root;' if os.geteuid() == 0 else '', '@PREFIX@': prefix,
+             '@PORT@': str(port), '@BACKEND@': str(backend)}
+    subst.update(extra or {})
+    for key, value in subst.items():
+        conf = conf.replace(key, value)
+    path = os.path.join(prefix, 'nginx.conf')
+    with open(path, 'w') as f:
+        f.write(conf)
+    return ['nginx', '-p', prefix + '/', '-c', path, '-e', os.path.join(prefix, 'error.log'), '-g', 'daemon off;']
+
+
+UNITS_US = {'us': 1.0, 'ms': 1e3, 's': 1e6, 'm': 60e6, 'h': 3600e6}
+
+
+def to_us(text):
+    m = re.fullmatch(r'([\d.]+)(us|ms|s|m|h)', text)
+    if not m:
+        raise ValueError('bad wrk time %r' % text)
+    return float(m.group(1)) * UNITS_US[m.group(2)]
+
+
+def run_wrk(port, duration, connections, pin, path='/', headers=()):
+    """One wrk run (1 thread, keep-alive, --latency) on core LOAD_CORE when pin; headers are 'Name: value' strings.
+    Besides wrk's figures, the result has load_cpu_pct, the CPU wrk used in % of one core (near 100: wrk, not the
+    server, set the pace), and load_wait_pct, the share of the run wrk spent runnable but waiting for its core
+    (other processes on it), when /proc tells."""
+    argv = (['taskset', '-c', str(LOAD_CORE)] if pin else []) + [
+        'wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency']
+    for header in headers:
+        argv += ['-H', header]
+    argv.append('http://127.0.0.1:%d%s' % (port, path))
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        # Sample wrk's run-queue wait inside its run (taskset execs wrk: same pid); wrk's output is a few lines, so
+        # the pipes cannot fill meanwhile.
+        start = time.monotonic()
+        time.sleep(min(0.2, duration / 4))
+        t0, wait0 = time.monotonic(), run_queue_wait_seconds(proc.pid)
+        time.sleep(max(0.0, start + duration - 0.2 - time.monotonic()))
+        t1, wait1 = time.monotonic(), run_queue_wait_seconds(proc.pid)
+        out, err = proc.communicate(timeout=duration + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    # The only child reaped meanwhile is wrk (the servers run on), so the children's CPU grew by wrk's alone.
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError('wrk failed (%d): %s' % (proc.returncode, err.strip() or out.strip()))
+    result = parse_wrk(out)
+    result['load_cpu_pct'] = (children1.ru_utime - children0.ru_utime + children1.ru_stime - children0.ru_stime) \
+        * 100 / duration
+    if wait0 is not None and wait1 is not None and t1 > t0:
+        result['load_wait_pct'] = (wait1 - wait0) * 100 / (t1 - t0)
+    return result
+
+
+def parse_wrk(text):
+    def find(pattern):
+        m = re.search(pattern, text, re.M)
+        if not m:
+            raise RuntimeError('cannot parse wrk output (%s):\n%s' % (pattern, text))
+        return m.group(1)
+    socket_errors = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)', text)
+    non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
+    return {
+        'rps': float(find(r'^Requests/sec:\s+([\d.]+)')),
+        'requests': int(find(r'^\s*(\d+) requests in')),
+        'p50_us': to_us(find(r'^\s+50%\s+(\S+)')),
+        'p99_us': to_us(find(r'^\s+99%\s+(\S+)')),
+        'errors': (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+                  + (int(non2xx.group(1)) if non2xx else 0),
+    }
 
 
 # ---------------------------------------------------------------- CPU and memory from /proc

@@ -141,6 +141,39 @@ def test_upload_flow_control_bounded_memory(run_pipyx, backend):
     no_traceback(p.log())
 
 
+def test_a_client_that_does_not_read_its_answers_is_not_read_either(run_pipyx):
+    """A script that answers what it reads (here: echoes it) and a client that sends 100 MB without reading: pipyx
+    stops reading the client while the answers wait, instead of holding all of them."""
+    port = free_port()
+    p = run_pipyx("from pipyx import pipy\npipy().listen('127.0.0.1:%d').replace_data(lambda d: d)\n" % port,
+                  port=port)
+    base = vm_rss_kb(p.pid)
+    sent = 0
+    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.setblocking(False)
+    block = b'x' * (1 << 20)
+    deadline = time.monotonic() + 3
+    while sent < (100 << 20) and time.monotonic() < deadline:
+        try:
+            sent += s.send(block)
+        except BlockingIOError:
+            time.sleep(0.01)
+    grew_mb = (vm_rss_kb(p.pid) - base) / 1024.0
+    assert sent < (100 << 20), 'pipyx read all 100 MB of a client that reads nothing'
+    assert grew_mb < 16, 'RSS grew by %.1f MB' % grew_mb
+    s.setblocking(True)                 # and once the client reads, the echo catches up with what was sent
+    got = 0
+    s.shutdown(socket.SHUT_WR)
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
+    s.close()
+    assert got == sent
+
+
 def test_download_flow_control_tcp_relay(run_pipyx, backend):
     """A plain TCP relay between a backend writing 64 MB as fast as it can and a client reading slowly."""
     port = free_port()

@@ -682,3 +682,20 @@ def test_the_cloud_script_sees_the_streams_of_a_lost_tunnel_end(run_pipyx, peers
     relay.abort()
     assert c.closed_within(PROMPT)
     wait_log(cloud, 'channel from port %d ended: ConnectionReset' % c.address[1], timeout=PROMPT)
+
+
+# ------------------------------------------------------------------------------------------- servers that speak first
+
+def test_a_server_that_speaks_first_is_heard_through_the_tunnel_and_through_connect(run_pipyx, peers):
+    # SMTP, MySQL, SSH...: the server greets before the client says anything. The channel (and the cloud's
+    # connection to the server) must open when the client connects, not when it first sends.
+    backend = peers.serve(speaks_first(b'220 ready\r\n'))
+    cloud_port, edge_port, direct_port = free_port(), free_port(), free_port()
+    run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
+    run_pipyx(script(edge_script(edge_port, cloud_port)), port=edge_port, args=FAST_STOP)
+    run_pipyx(script("pipy().listen('127.0.0.1:%d').connect('127.0.0.1:%d')\n" % (direct_port, backend.port)),
+              port=direct_port, args=FAST_STOP)
+    for port in (edge_port, direct_port):
+        c = Client(port)
+        assert c.recv_exact(len(b'220 ready\r\n'), timeout=PROMPT) == b'220 ready\r\n'
+        c.close()
