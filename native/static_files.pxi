@@ -52,6 +52,10 @@ cdef class FileAnswerer:
     cdef object entries
     cdef dict answers
     cdef double check_interval
+    cdef bytes last_path                 # the last path looked up, and its entry: a run of requests for one file
+    cdef object last_entry               # skips the decoding and the lookup
+    cdef list touched                    # entries answered this loop turn: their hits and LRU order, at its end
+    cdef Py_ssize_t pending_hits
 
     def __init__(self, directory):
         cache = directory.cache
@@ -84,8 +88,16 @@ cdef class FileAnswerer:
         pe = ps
         while pe < h._pe and p[pe] != b'?':
             pe += 1
-        entry = self.urls.get(PyUnicode_DecodeLatin1(p + ps, pe - ps, NULL))
-        if entry is None or not entry.cached or now() - entry.checked_at >= self.check_interval:
+        lp = self.last_path
+        if lp is not None and PyBytes_GET_SIZE(lp) == pe - ps and memcmp(PyBytes_AS_STRING(lp), p + ps, pe - ps) == 0:
+            entry = self.last_entry
+        else:
+            entry = self.urls.get(PyUnicode_DecodeLatin1(p + ps, pe - ps, NULL))
+            if entry is None:
+                return False
+            self.last_path = PyBytes_FromStringAndSize(p + ps, pe - ps)
+            self.last_entry = entry
+        if not entry.cached or now() - entry.checked_at >= self.check_interval:
             return False
         # One pass over the header block for the fields that matter.
         i = h._hstart
@@ -160,10 +172,25 @@ cdef class FileAnswerer:
         return 0
 
     cdef int touch(self, object entry) except -1:
-        cache = self.cache
-        cache.hits += 1
-        try:
-            self.entries.move_to_end(entry.path)
-        except KeyError:
-            pass
+        # The cache's hit count and LRU order are brought up to date at the end of the loop turn, once per entry.
+        if self.touched is None:
+            self.touched = []
+        if not self.touched:
+            soon(self._account)
+        if not self.touched or self.touched[len(self.touched) - 1] is not entry:
+            self.touched.append(entry)
+        self.pending_hits += 1
         return 0
+
+    def _account(self):
+        touched, self.touched = self.touched, []
+        hits, self.pending_hits = self.pending_hits, 0
+        self.cache.hits += hits
+        seen = set()
+        for entry in touched:
+            if id(entry) not in seen:
+                seen.add(id(entry))
+                try:
+                    self.entries.move_to_end(entry.path)
+                except KeyError:
+                    pass
