@@ -4,7 +4,7 @@
 # If-None-Match, an unseen Accept-Encoding — goes to Directory.serve as before.
 
 from libc.string cimport strncasecmp
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeLatin1
+from cpython.unicode cimport PyUnicode_DecodeLatin1
 
 cdef extern from "<time.h>" nogil:
     ctypedef long time_t
@@ -56,6 +56,14 @@ cdef class FileAnswerer:
     cdef object last_entry               # skips the decoding and the lookup
     cdef list touched                    # entries answered this loop turn: their hits and LRU order, at its end
     cdef Py_ssize_t pending_hits
+    # What the last entry answers to a request that takes its identity bytes, read once from the entry (until its
+    # check is due): the variant's head, 304 head, body and ETag.
+    cdef double snap_until
+    cdef bint snap_plain                 # the entry offers no other coding than identity
+    cdef bytes snap_head
+    cdef bytes snap_head_304
+    cdef bytes snap_body
+    cdef bytes snap_etag
 
     def __init__(self, directory):
         cache = directory.cache
@@ -71,9 +79,7 @@ cdef class FileAnswerer:
         cdef Py_ssize_t ae_s = -1, ae_e = -1, inm_s = -1, inm_e = -1
         cdef int kind
         cdef bint is_head
-        cdef const char* etag
         cdef const char* nl
-        cdef Py_ssize_t etag_len
         if h._raw is None or h.line_modified or h.content_length > 0 or h.chunked or not h.headers_untouched():
             return False
         p = PyBytes_AS_STRING(h._raw)
@@ -91,14 +97,19 @@ cdef class FileAnswerer:
         lp = self.last_path
         if lp is not None and PyBytes_GET_SIZE(lp) == pe - ps and memcmp(PyBytes_AS_STRING(lp), p + ps, pe - ps) == 0:
             entry = self.last_entry
+            if not entry.cached:
+                self.last_path = None
+                return False
+            if now() >= self.snap_until:
+                if not self.snapshot(entry):
+                    return False
         else:
             entry = self.urls.get(PyUnicode_DecodeLatin1(p + ps, pe - ps, NULL))
-            if entry is None:
+            if entry is None or not entry.cached:
+                return False
+            if not self.snapshot(entry):
                 return False
             self.last_path = PyBytes_FromStringAndSize(p + ps, pe - ps)
-            self.last_entry = entry
-        if not entry.cached or now() - entry.checked_at >= self.check_interval:
-            return False
         # One pass over the header block for the fields that matter.
         i = h._hstart
         end = h._hend
@@ -127,28 +138,50 @@ cdef class FileAnswerer:
                         return False
                     inm_s, inm_e = vs, ve
             i = line_end + 1
-        offered = entry.offered
-        if not offered or ae_s < 0:
-            coding = 'identity'
-        else:
-            coding = self.answers.get((PyUnicode_DecodeLatin1(p + ae_s, ae_e - ae_s, NULL), offered))
-            if coding is None:
-                return False
+        if self.snap_plain or ae_s < 0:
+            return self.reply(server, h, entry, p, inm_s, inm_e, self.snap_etag, self.snap_head, self.snap_head_304,
+                              None if is_head else self.snap_body)
+        coding = self.answers.get((PyUnicode_DecodeLatin1(p + ae_s, ae_e - ae_s, NULL), entry.offered))
+        if coding is None:
+            return False
         variant = entry.variants.get(coding)
         if variant is None:
             return False
+        return self.reply(server, h, entry, p, inm_s, inm_e, (<str>variant.etag).encode('latin-1'), variant.head,
+                          variant.head_304, None if is_head else variant.body)
+
+    cdef bint reply(self, HttpServerBase server, RequestHead h, object entry, const char* p, Py_ssize_t inm_s,
+                    Py_ssize_t inm_e, bytes etag, bytes head, bytes head_304, object body) except -1:
+        # If-None-Match equal to the ETag: 304. Only a plain single strong tag that differs is a sure 200; lists,
+        # weak tags and * go to Python.
         if inm_s >= 0:
-            etag = PyUnicode_AsUTF8AndSize(variant.etag, &etag_len)
-            if inm_e - inm_s == etag_len and memcmp(p + inm_s, etag, etag_len) == 0:
-                self.send(server, h, variant.head_304, None)
+            if inm_e - inm_s == PyBytes_GET_SIZE(etag) and memcmp(p + inm_s, PyBytes_AS_STRING(etag), inm_e - inm_s) == 0:
+                self.send(server, h, head_304, None)
                 self.touch(entry)
                 return True
-            # Only a plain single strong tag that differs is a sure 200; lists, weak tags and * go to Python.
             if inm_e - inm_s < 2 or p[inm_s] != b'"' or p[inm_e - 1] != b'"' or \
                     memchr(p + inm_s + 1, b'"', inm_e - inm_s - 2) != NULL:
                 return False
-        self.send(server, h, variant.head, None if is_head else variant.body)
+        self.send(server, h, head, body)
         self.touch(entry)
+        return True
+
+    cdef bint snapshot(self, object entry) except -1:
+        # Reads what the fast path needs of a fresh entry; an entry whose check is due goes to Python instead.
+        cdef double until = entry.checked_at + self.check_interval
+        if now() >= until:
+            self.last_path = None
+            return False
+        variant = entry.variants.get('identity')
+        if variant is None or variant.body is None:
+            return False
+        self.last_entry = entry
+        self.snap_until = until
+        self.snap_plain = not entry.offered
+        self.snap_head = variant.head
+        self.snap_head_304 = variant.head_304
+        self.snap_body = variant.body
+        self.snap_etag = (<str>variant.etag).encode('latin-1')
         return True
 
     cdef int send(self, HttpServerBase server, RequestHead h, bytes head, object body) except -1:

@@ -16,15 +16,18 @@ the edges of the measured window, so CPU per message leaves out connecting and w
 latency is mostly queueing (with N devices waiting on their PUBACKs, p50 is about N / msg/s): compare latencies
 between modes of one run, at one --devices.
 
-Pinning: the load generator alone on core 0; everything the devices talk to (mosquitto, edge, cloud, the TCP proxy)
-on core 1, the same in every mode, as the HTTP cases pin their server. So each mode serves the devices with one
-core and the load generator never shares its core: the muxer/direct ratio says how many messages the muxer path
-carries for the CPU that mosquitto alone uses, and CPU us per message of each process says what each hop would need
-on a machine of its own. Also tried: the edge on core 0 beside the load generator (the deployment's shape, edge near
-the devices and cloud near the broker), and the pipyx processes unpinned. They lend the muxer a share of the load
-generator's core that direct mode cannot use, make the load generator's speed part of the result, and with the
-samples they did not raise the ratio: with edge and cloud on different cores than mosquitto neither core was busy,
-and cross-core wake-ups, not CPU, set the pace.
+Pinning (--mqtt-layout). The machine has two cores and the deployment has two sites: the devices with their edge,
+and the broker with the cloud end next to it.
+    sites   (default) the load generator and the edge on core 0, mosquitto and the cloud on core 1: each side of the
+            tunnel on its own core, as edge and cloud run on machines of their own. In direct mode core 1 is
+            mosquitto's alone and core 0 the load generator's, as before.
+    shared  the load generator alone on core 0; mosquitto, edge and cloud all on core 1 (as the HTTP cases pin their
+            server): the muxer path gets the one core that mosquitto alone has in direct mode, so the ratio says how
+            many messages the whole path carries per core-second of the broker.
+The load generator keeps --inflight publishes outstanding per device (default 10; paho's default limit is 20). With
+1 in flight (stop and wait), every message is its own read and write at every hop: the edge and the cloud then make
+the same two socket calls per message as mosquitto does, and the muxer path costs about three brokers' worth of
+system time per message in either layout (the figures and the reasoning are in the project's notes).
 
 Memory, per mode on freshly started processes: a few devices publish briefly (so that one-time costs such as
 imports and tunnels are not charged to devices), then RSS is read; --devices devices connect and stay idle, RSS is
@@ -195,8 +198,8 @@ class Setup:
         self.servers = []
         self.mosquitto = self.muxer_kind = None
 
-    def start(self, name, port, argv, env, probe, extra_logs=()):
-        server = Server(name, port, argv, env, SERVER_CORE, self.workdir, self.pin, self.nofile, extra_logs)
+    def start(self, name, port, argv, env, probe, extra_logs=(), core=SERVER_CORE):
+        server = Server(name, port, argv, env, core, self.workdir, self.pin, self.nofile, extra_logs)
         self.servers.append(server)
         server.wait_ready(self.args.start_timeout, probe)
         return server
@@ -225,7 +228,8 @@ class Setup:
                            {'LISTEN': '127.0.0.1:%d' % cloud_port, 'BROKER': broker}, tcp_ready)
         edge = self.start('edge', edge_port, self.pipyx_cmd + [edge_script],
                           {'LISTEN': '127.0.0.1:%d' % edge_port, 'CLOUD': '127.0.0.1:%d' % cloud_port,
-                           'TUNNELS': str(self.args.tunnels)}, mqtt_ready)
+                           'TUNNELS': str(self.args.tunnels)}, mqtt_ready,
+                          core=LOAD_CORE if getattr(self.args, 'mqtt_layout', 'shared') == 'sites' else SERVER_CORE)
         return edge_port, {'mosquitto': self.mosquitto, 'edge': edge, 'cloud': cloud}
 
     def stop(self):
@@ -324,7 +328,8 @@ def run_mqtt(args, workdir, pipyx_cmd, pin):
     rounds = {mode: [] for mode in args.mqtt_modes}
     memory, failures = {}, []
     report = {'rounds': rounds, 'memory': memory, 'failures': failures, 'muxer_scripts': None,
-              'pinning': {'load generator': LOAD_CORE, 'servers': SERVER_CORE} if pin else None}
+              'pinning': {'load generator': LOAD_CORE, 'servers': SERVER_CORE} if pin else None,
+              'layout': getattr(args, 'mqtt_layout', 'shared')}
     if not nofile_reachable(2 * args.devices + 1024):
         print('  ! the open-file limit may be too low for %d devices (ulimit -Hn); connections may fail'
               % args.devices, file=sys.stderr)
@@ -426,7 +431,10 @@ def print_mqtt_table(report, med, checks, args):
     print('\n== mqtt: median of %d round(s) x %gs (+%gs warm-up), %d devices, QoS 1 closed loop, %d-byte payload, '
           '%d in flight per device' % (args.rounds, args.duration, args.warmup, args.devices, args.payload,
                                        args.inflight))
-    if report['pinning']:
+    if report['pinning'] and report.get('layout') == 'sites':
+        print('   load generator and edge on core %d (the devices\' site); mosquitto and cloud on core %d (the '
+              'broker\'s site)' % (LOAD_CORE, SERVER_CORE))
+    elif report['pinning']:
         print('   load generator on core %d; mosquitto and pipyx on core %d' % (LOAD_CORE, SERVER_CORE))
     columns = [p for p in PROCESSES if any(p in m['cpu_us_per_msg'] for m in med.values())]
     print('%-10s %9s %9s %9s %9s   CPU us/msg: %s %7s %9s %7s' % (
