@@ -1,5 +1,6 @@
 """Fixtures shared by the tests: free ports, and pipyx started as a real process on 127.0.0.1."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,3 +121,38 @@ def run_pipyx(tmp_path):
     yield start
     for p in started:
         p.stop()
+
+
+def wait_for(predicate, timeout=5.0, what='condition', interval=0.02):
+    """Polls predicate until it returns something true, which is returned; fails naming `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %.1fs waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
+
+
+def headless_chromium(profile_dir, window_size='1200,900', performance_log=False):
+    """A selenium driver of Debian's headless Chromium (the test is skipped when it is not installed)."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if missing:
+        pytest.skip('headless browser test: %s not installed' % ', '.join(missing))
+    webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed')
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                '--no-first-run', '--window-size=%s' % window_size, '--user-data-dir=%s' % profile_dir):
+        options.add_argument(arg)
+    if performance_log:
+        options.set_capability('goog:loggingPrefs', {'performance': 'ALL', 'browser': 'ALL'})
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))

@@ -6,17 +6,14 @@ reload is answered with 304s from the server's memory (x-cache: hit) or from the
 """
 import json
 import os
-import shutil
 
 import pytest
 
 from cli_support import wait_for
-from conftest import PipyxProcess, ROOT, free_port
+from conftest import PipyxProcess, ROOT, free_port, headless_chromium
 from files_support import curl, write
 
 SAMPLE = os.path.join(ROOT, 'samples', 'serve')
-CHROMIUM = '/usr/bin/chromium'
-CHROMEDRIVER = '/usr/bin/chromedriver'
 
 
 @pytest.fixture
@@ -35,20 +32,7 @@ def sample(tmp_path):
 
 @pytest.fixture
 def browser(tmp_path):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if missing:
-        pytest.skip('headless browser test: %s not installed' % ', '.join(missing))
-    webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed')
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-                '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                '--no-first-run', '--window-size=1200,900', '--user-data-dir=%s' % (tmp_path / 'chromium')):
-        options.add_argument(arg)
-    options.set_capability('goog:loggingPrefs', {'performance': 'ALL', 'browser': 'ALL'})
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = headless_chromium(tmp_path / 'chromium', '1200,900', performance_log=True)
     driver.set_page_load_timeout(10)
     yield driver
     driver.quit()                       # ends the chromedriver and Chromium this fixture started

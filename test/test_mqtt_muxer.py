@@ -20,6 +20,8 @@ import time
 import uuid
 
 import pytest
+
+import conftest
 from paho.mqtt import client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -50,14 +52,7 @@ def unique(prefix):
 
 
 def wait_for(predicate, timeout=TIMEOUT, what='condition', interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %.1fs waiting for %s' % (timeout, what))
-        time.sleep(interval)
+    return conftest.wait_for(predicate, timeout, what, interval)
 
 
 # ------------------------------------------------------------------------------------------ counting connections

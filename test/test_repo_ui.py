@@ -5,18 +5,15 @@ show the worker that runs it, then follow it to the next version. Skipped only w
 selenium are not installed.
 """
 import os
-import shutil
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import PipyxProcess, free_port
+from conftest import PipyxProcess, free_port, headless_chromium
 from cli_support import wait_for
 from test_repo_worker import TOKEN, RepoServer, answer
 
-CHROMIUM = '/usr/bin/chromium'
-CHROMEDRIVER = '/usr/bin/chromedriver'
 
 APP = """from pipyx import pipy, Message
 pipy().listen('127.0.0.1:{port}').serve_http(Message('{text}'))
@@ -32,19 +29,7 @@ def repo(tmp_path):
 
 @pytest.fixture
 def browser(tmp_path):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
-    if missing:
-        pytest.skip('headless browser test: %s not installed' % ', '.join(missing))
-    webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed')
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-                '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                '--no-first-run', '--window-size=1400,1100', '--user-data-dir=%s' % (tmp_path / 'chromium')):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver = headless_chromium(tmp_path / 'chromium', '1400,1100')
     driver.set_page_load_timeout(10)
     yield driver
     driver.quit()                       # ends the chromedriver and Chromium this fixture started

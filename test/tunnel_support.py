@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+import conftest
+
 TIMEOUT = 5.0
 HOST = '127.0.0.1'
 
@@ -43,15 +45,8 @@ def established(port):
     return [line for line in out.splitlines() if line.strip()]
 
 
-def wait_for(predicate, timeout=TIMEOUT, interval=0.02, what='condition'):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out after %.1fs waiting for %s' % (timeout, what))
-        time.sleep(interval)
+def wait_for(predicate, timeout=TIMEOUT, what='condition', interval=0.02):
+    return conftest.wait_for(predicate, timeout, what, interval)
 
 
 def wait_log(proc, text, timeout=TIMEOUT):
