@@ -146,3 +146,26 @@ def test_file_over_tls_is_read_in_pieces(run_pipyx, big_site, certs, tmp_path): 
     body = r.read()
     conn.close()
     assert r.status == 200 and hashlib.sha256(body).hexdigest() == big_site[1]
+
+
+def test_a_large_file_changed_on_disk_is_served_fresh_after_the_check_interval(big_site, tmp_path):
+    root = tmp_path / 'www'
+    root.mkdir()
+    path = root / 'video.bin'
+    path.write_bytes(b'a' * (2 << 20))
+    s = FileServer(str(root), str(tmp_path), max_file_size=1 << 20, check_interval=0.3)
+    try:
+        first = s.get('/video.bin')
+        assert first.status == 200 and first.body == b'a' * (2 << 20)
+        assert s.get('/video.bin').header('etag') == first.header('etag')     # its description is kept
+        time.sleep(0.05)
+        path.write_bytes(b'b' * (3 << 20))
+        time.sleep(0.4)
+        r = s.get('/video.bin')
+        assert r.body == b'b' * (3 << 20) and r.header('content-length') == str(3 << 20)
+        assert r.header('etag') != first.header('etag')
+        path.unlink()
+        time.sleep(0.4)
+        assert s.get('/video.bin').status == 404
+    finally:
+        s.stop()

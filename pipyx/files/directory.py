@@ -142,10 +142,20 @@ class Directory:
         now = time.monotonic()
         entry = cache.urls.get(path)
         if entry is not None and now - entry.checked_at < cache.check_interval:
-            cache.hits += 1
-            cache.touch(entry)
-            return self.respond(entry, head.headers, method == 'HEAD', True)
+            return self._known(entry, head)
         return self._lookup(path, query, head, entry, now)
+
+    def _known(self, entry, head):
+        # An entry of the cache: a file in memory (a hit), or one too big for it whose description is kept so that
+        # its requests skip the file system too, while its bytes go out from the file (a miss).
+        cache = self.cache
+        in_memory = entry.variants['identity'].body is not None
+        if in_memory:
+            cache.hits += 1
+        else:
+            cache.misses += 1
+        cache.touch(entry)
+        return self.respond(entry, head.headers, head.method == 'HEAD', in_memory)
 
     def _lookup(self, path, query, head, entry, now):
         cache = self.cache
@@ -166,10 +176,8 @@ class Directory:
         if known is not None:
             if known.cached and known.signature == rep.full_signature(real, st, siblings):
                 known.checked_at = now
-                cache.hits += 1
-                cache.touch(known)
                 cache.add_url(known, path)
-                return self.respond(known, head.headers, head.method == 'HEAD', True)
+                return self._known(known, head)
             cache.remove(known)
         cache.misses += 1
         if cache.admits(st.st_size):
@@ -181,6 +189,8 @@ class Directory:
             cache.put(entry, path)
         else:
             entry = rep.build_entry(self, real, st, siblings, None)
+            entry.checked_at = now
+            cache.put(entry, path)             # its description only: a few hundred bytes
         return self.respond(entry, head.headers, head.method == 'HEAD', False)
 
     # -- choosing the response -----------------------------------------------------------------------------------
