@@ -62,7 +62,8 @@ cdef class FileAnswerer:
     cdef bint snap_plain                 # the entry offers no other coding than identity
     cdef bytes snap_head
     cdef bytes snap_head_304
-    cdef bytes snap_body
+    cdef object snap_body                # bytes, or a FileChunk of a file too big for memory
+    cdef bint file_spans                 # entries without a body are answered too (their bytes sent from the file)
     cdef bytes snap_etag
 
     def __init__(self, directory):
@@ -72,6 +73,8 @@ cdef class FileAnswerer:
         self.entries = cache.entries
         self.answers = directory.negotiator.answers
         self.check_interval = cache.check_interval
+        # With a cache marker, a response from the disk says "miss": the Python path writes that one.
+        self.file_spans = not getattr(directory, 'cache_header', None)
 
     cdef bint answer(self, HttpServerBase server, RequestHead h) except -1:
         cdef const char* p
@@ -145,8 +148,8 @@ cdef class FileAnswerer:
         if coding is None:
             return False
         variant = entry.variants.get(coding)
-        if variant is None:
-            return False
+        if variant is None or variant.body is None:
+            return False                    # a variant sent from a file: Python makes its span
         return self.reply(server, h, entry, p, inm_s, inm_e, (<str>variant.etag).encode('latin-1'), variant.head,
                           variant.head_304, None if is_head else variant.body)
 
@@ -173,14 +176,21 @@ cdef class FileAnswerer:
             self.last_path = None
             return False
         variant = entry.variants.get('identity')
-        if variant is None or variant.body is None:
+        if variant is None or (variant.body is None and not self.file_spans):
             return False
         self.last_entry = entry
         self.snap_until = until
         self.snap_plain = not entry.offered
         self.snap_head = variant.head
         self.snap_head_304 = variant.head_304
-        self.snap_body = variant.body
+        if variant.body is not None:
+            self.snap_body = variant.body
+        else:
+            span = FileChunk.__new__(FileChunk)
+            (<FileChunk>span).path = variant.path
+            (<FileChunk>span).offset = 0
+            (<FileChunk>span).length = variant.size
+            self.snap_body = span
         self.snap_etag = (<str>variant.etag).encode('latin-1')
         return True
 
@@ -195,7 +205,7 @@ cdef class FileAnswerer:
             wb_add(b'connection: keep-alive\r\n\r\n', 26)
         else:
             wb_add(b'\r\n', 2)
-        if body is not None and PyBytes_GET_SIZE(body) <= 16384:
+        if body is not None and PyBytes_Check(body) and PyBytes_GET_SIZE(body) <= 16384:
             wb_add(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))
             server.write(wb_take())
         else:
