@@ -16,11 +16,28 @@ cdef inline object _as_chunk(object x):
     raise TypeError('Data accepts bytes, str, bytearray, memoryview or Data, not %s' % type(x).__name__)
 
 
+from posix.unistd cimport close as _close_fd
+
+
+cdef class FileHandle:
+    """An open file descriptor shared by the responses that send from it; closed when the last one lets it go."""
+    cdef int fd
+
+    def __cinit__(self):
+        self.fd = -1
+
+    def __dealloc__(self):
+        if self.fd >= 0:
+            _close_fd(self.fd)
+            self.fd = -1
+
+
 cdef class FileChunk:
     """A span of a file in place of its bytes, as a chunk of a Data (see Data.file)."""
     cdef readonly str path
     cdef readonly int64_t offset
     cdef readonly int64_t length
+    cdef FileHandle handle               # the file already open, or None: opened by path when sent
 
     def __len__(self):
         return self.length
@@ -42,6 +59,7 @@ cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length):
     f.path = c.path
     f.offset = c.offset + start
     f.length = length
+    f.handle = c.handle
     return f
 
 

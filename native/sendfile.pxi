@@ -28,6 +28,7 @@ cdef class FileSender:
     cdef bint by_reading                  # TLS (or no socket): read pieces and write them through the transport
     cdef bint watching
     cdef bint done
+    cdef FileHandle handle                # the chunk's open file, when it came with one: borrowed, not closed here
     cdef object loop
 
     cdef void start(self):
@@ -38,9 +39,13 @@ cdef class FileSender:
         self.end = self.chunk.offset + self.chunk.length
         transport = self.inbound.transport
         try:
-            self.file_fd = _os.open(self.chunk.path, _os.O_RDONLY | getattr(_os, 'O_CLOEXEC', 0))
-            if _os.fstat(self.file_fd).st_size < self.end:
-                raise OSError('the file is shorter than the response says (%d bytes)' % self.end)
+            if self.chunk.handle is not None:
+                self.handle = self.chunk.handle
+                self.file_fd = self.handle.fd
+            else:
+                self.file_fd = _os.open(self.chunk.path, _os.O_RDONLY | getattr(_os, 'O_CLOEXEC', 0))
+                if _os.fstat(self.file_fd).st_size < self.end:
+                    raise OSError('the file is shorter than the response says (%d bytes)' % self.end)
             sock = transport.get_extra_info('socket')
             if transport.get_extra_info('sslcontext') is not None or sock is None:
                 self.by_reading = True
@@ -127,8 +132,10 @@ cdef class FileSender:
             c_close(self.sock_fd)
             self.sock_fd = -1
         if self.file_fd >= 0:
-            c_close(self.file_fd)
+            if self.handle is None:
+                c_close(self.file_fd)
             self.file_fd = -1
+        self.handle = None
 
     cdef void fail(self, object exc):
         # The client went away (EPIPE, reset) or the file is not what it was: the response cannot be completed.
@@ -147,5 +154,5 @@ cdef class FileSender:
     def __dealloc__(self):
         if self.sock_fd >= 0:
             c_close(self.sock_fd)
-        if self.file_fd >= 0:
+        if self.file_fd >= 0 and self.handle is None:
             c_close(self.file_fd)

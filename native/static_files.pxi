@@ -186,10 +186,21 @@ cdef class FileAnswerer:
         if variant.body is not None:
             self.snap_body = variant.body
         else:
+            # The file is opened once per check interval and every response sends from that descriptor: the
+            # bytes always match the head, even if the file is replaced meanwhile (until the next check).
+            import os
+            handle = FileHandle.__new__(FileHandle)
+            try:
+                (<FileHandle>handle).fd = os.open(variant.path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
+                if os.fstat((<FileHandle>handle).fd).st_size != variant.size:
+                    return False            # changed since the entry was made: Python looks again
+            except OSError:
+                return False
             span = FileChunk.__new__(FileChunk)
             (<FileChunk>span).path = variant.path
             (<FileChunk>span).offset = 0
             (<FileChunk>span).length = variant.size
+            (<FileChunk>span).handle = <FileHandle>handle
             self.snap_body = span
         self.snap_etag = (<str>variant.etag).encode('latin-1')
         return True
