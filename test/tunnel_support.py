@@ -14,6 +14,8 @@ import time
 import pytest
 
 import conftest
+from conftest import free_port
+from helpers_backend import vm_rss_kb
 
 TIMEOUT = 5.0
 HOST = '127.0.0.1'
@@ -511,3 +513,40 @@ def read_frame(sock):
     length = int.from_bytes(head[1:4], 'big')
     payload = exact(length) if length else b''
     return head[0], struct.unpack('>I', head[4:])[0], payload
+
+
+# ------------------------------------------------------------------------------------ an edge and a cloud
+
+PROMPT = 2.0                               # "promptly": an end that should follow at once arrives within this
+FAST_STOP = ['--drain-timeout', '0.5']     # streams a test leaves open: do not wait 10 s for them at the end
+
+
+class Tunnel:
+    """An edge and a cloud process in front of a backend: clients connect to .port."""
+
+    def __init__(self, run_pipyx, backend_port, mux_options='', demux_options=''):
+        self.cloud_port = free_port()
+        self.port = free_port()
+        self.backend_port = backend_port
+        self.cloud = run_pipyx(script(cloud_script(self.cloud_port, backend_port, demux_options)),
+                               port=self.cloud_port, args=FAST_STOP)
+        self.edge = run_pipyx(script(edge_script(self.port, self.cloud_port, mux_options)), port=self.port,
+                              args=FAST_STOP)
+
+    def client(self, role=None, **kw):
+        c = Client(self.port, **kw)
+        if role is not None:
+            c.send(role + b'\n')
+        return c
+
+    def tunnels(self):
+        return len(established(self.cloud_port))
+
+
+def open_tunnel(run_pipyx, peers, mux_options='max_sessions=1', demux_options='', handler=by_role):
+    backend = peers.serve(handler)
+    return Tunnel(run_pipyx, backend.port, mux_options, demux_options), backend
+
+
+def rss(*procs):
+    return [vm_rss_kb(p.pid) for p in procs]
