@@ -11,6 +11,20 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# scripts/test installs every peer the tests talk to (curl, wrk, chromium, etcd, mosquitto...) and says so here.
+PEERS_REQUIRED = os.environ.get('PIPYX_TEST_PEERS') == 'required'
+
+
+def missing_peer(reason):
+    """A peer a test needs is not on this machine: skipped in a plain pytest run, a failure under scripts/test."""
+    if PEERS_REQUIRED:
+        pytest.fail(reason + ' (scripts/test installs it: the set-up is broken)')
+    pytest.skip(reason)
+
+
+def lacks(command):
+    """For skipif: the command is not installed, in a run that does not require the peers."""
+    return not PEERS_REQUIRED and shutil.which(command) is None
 
 
 def free_port():
@@ -143,7 +157,7 @@ def headless_chromium(profile_dir, window_size='1200,900', performance_log=False
     """A selenium driver of Debian's headless Chromium (the test is skipped when it is not installed)."""
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     if missing:
-        pytest.skip('headless browser test: %s not installed' % ', '.join(missing))
+        missing_peer('headless browser test: %s not installed' % ', '.join(missing))
     webdriver = pytest.importorskip('selenium.webdriver', reason='headless browser test: selenium not installed')
     from selenium.webdriver.chrome.service import Service
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import free_port, wait_port
+from conftest import free_port, missing_peer, wait_port
 from cli_support import (  # noqa: F401
     HELLO, PACKAGE_DIR, RawConn, alive, assert_no_internals, children_of,
     get, in_thread, refuses, run_cli, two_workers, wait_for,
@@ -305,7 +305,7 @@ def test_workers_parent_forwards_sigint(tmp_path, run_pipyx):
 def test_wrk_smoke(run_pipyx):
     wrk = shutil.which('wrk')
     if wrk is None:
-        pytest.skip('wrk is not installed')
+        missing_peer('wrk is not installed')
     port = free_port()
     p = run_pipyx(HELLO.replace('{port}', str(port)), port=port)
     r = subprocess.run([wrk, '-t1', '-c20', '-d2s', '--timeout', '2s', 'http://127.0.0.1:%d/' % port],

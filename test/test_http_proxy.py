@@ -3,7 +3,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import textwrap
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PipyxProcess, free_port
+from conftest import PipyxProcess, free_port, lacks
 from helpers_backend import Backend, RawClient, backend, big_pattern, simple_request, vm_rss_kb  # noqa: F401
 
 PROXY_SCRIPT = '''
@@ -221,7 +220,7 @@ def test_big_response_intact(proxy):
     assert body == big_pattern(0, size)
 
 
-@pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
+@pytest.mark.skipif(lacks('curl'), reason='curl is not installed')
 def test_big_response_curl(proxy):
     size = 2 * 1024 * 1024
     out = subprocess.run(['curl', '-sS', '--max-time', '15', 'http://127.0.0.1:%d/big/%d' % (proxy.p_main, size)],
@@ -267,7 +266,7 @@ def test_client_gone_mid_request_upstream_session_not_reused(proxy):
         time.sleep(0.05)
 
 
-@pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
+@pytest.mark.skipif(lacks('curl'), reason='curl is not installed')
 def test_expect_continue_through_proxy(proxy, tmp_path):
     f = tmp_path / 'body'
     f.write_bytes(b'e' * 100000)
@@ -511,7 +510,7 @@ def test_slow_client_bounded_memory(run_pipyx, backend):
 
 # ---------------------------------------------------------------------------------------------------- wrk
 
-@pytest.mark.skipif(shutil.which('wrk') is None, reason='wrk is not installed (it is only a load smoke test)')
+@pytest.mark.skipif(lacks('wrk'), reason='wrk is not installed (it is only a load smoke test)')
 def test_wrk_smoke(proxy):
     out = subprocess.run(['wrk', '-t1', '-c10', '-d2s', 'http://127.0.0.1:%d/echo' % proxy.p_main],
                          capture_output=True, text=True, timeout=30)

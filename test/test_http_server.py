@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PipyxProcess, free_port, wait_port
+from conftest import PipyxProcess, free_port, lacks, wait_port
 from helpers_backend import RawClient, simple_request
 
 SCRIPT = '''
@@ -382,7 +382,7 @@ def test_expect_continue_pipelined_second_waits_its_turn(server):
         assert c.read_response().body == b'ok'
 
 
-@pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
+@pytest.mark.skipif(lacks('curl'), reason='curl is not installed')
 @pytest.mark.parametrize('which', SERVERS)
 def test_expect_continue_curl(server, which, tmp_path):
     data = tmp_path / 'body.bin'

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PipyxProcess, free_port, wait_port
+from conftest import PipyxProcess, free_port, missing_peer, wait_port
 from cli_support import get, wait_for
 from test_repo_api import RepoServer, TOKEN, request
 
@@ -30,7 +30,7 @@ pipy().listen('127.0.0.1:{port}').serve_http(Message('v{n}'))
 def etcd(tmp_path_factory):
     """The client URL of an etcd started for this module."""
     if not os.path.exists(ETCD):
-        pytest.skip('no etcd server at %s (Debian package etcd-server)' % ETCD)
+        missing_peer('no etcd server at %s (Debian package etcd-server)' % ETCD)
     data = tmp_path_factory.mktemp('etcd')
     client, peer = free_port(), free_port()
     c, p = 'http://127.0.0.1:%d' % client, 'http://127.0.0.1:%d' % peer

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import PipyxProcess, free_port, wait_port
+from conftest import PipyxProcess, free_port, missing_peer, wait_port
 from cli_support import get, wait_for
 from test_repo_api import RepoServer, TOKEN
 
@@ -92,7 +92,7 @@ def certs(tmp_path_factory):
         return make_certs_cryptography(directory)
     except ImportError:
         if not shutil.which('openssl'):
-            pytest.skip('neither the cryptography package nor the openssl command is there to make certificates')
+            missing_peer('neither the cryptography package nor the openssl command is there to make certificates')
         return make_certs_openssl(directory)
 
 

@@ -15,14 +15,14 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, stop_process, wait_port
+from conftest import ROOT, free_port, lacks, stop_process, wait_port
 from helpers_backend import request
 
 STEP = os.path.join(ROOT, 'tutorial', '08-repo')
 FLEET = os.path.join(ROOT, 'samples', 'fleet')
 TOKEN = 'tutorial-test-token'
 
-pytestmark = pytest.mark.skipif(not shutil.which('curl'), reason='the tutorial publishes with curl')
+pytestmark = pytest.mark.skipif(lacks('curl'), reason='the tutorial publishes with curl')
 
 
 def wait_for(predicate, timeout=5.0, interval=0.05):
