@@ -1,6 +1,7 @@
 # cython: language_level=3
-# The per-event path of pipyx, compiled as one module so that filters call each other through C vtables.
-# Each concern lives in its own .pxi file; this file only puts them in dependency order.
+# The per-event path of pipyx, compiled as one module so that filters call each other through C vtables
+# (docs/design.md). The classes and cross-file functions are declared in pipyx._native.pxd; this file puts
+# the implementations in order.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyBytes_Check
 from cpython.unicode cimport PyUnicode_Check
@@ -8,40 +9,35 @@ from libc.string cimport memchr, memcmp, memcpy
 from libc.stdint cimport int64_t
 cimport cython
 
-cdef extern from "<time.h>" nogil:
-    ctypedef int clockid_t
-    cdef struct timespec:
-        long tv_sec
-        long tv_nsec
-    int clock_gettime(clockid_t clk, timespec* tp)
-    enum: CLOCK_MONOTONIC_COARSE
-
-
-cdef inline double now() noexcept:
-    # The time for timeouts and idle checks: the kernel's coarse clock (a few ms of resolution) is a memory read.
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-    return ts.tv_sec + ts.tv_nsec * 1e-9
-
-
-include "data.pxi"
-include "events.pxi"
-include "context.pxi"
-include "pipeline.pxi"
-include "basic_filters.pxi"
-include "flow_filters.pxi"
-include "wbuf.pxi"
-include "http_head.pxi"
-include "http_parse.pxi"
-include "http_encode.pxi"
-include "http_decoder.pxi"
-include "http_codec_filters.pxi"
-include "http_server.pxi"
-include "static_files.pxi"
-include "socket_io.pxi"
-include "sendfile.pxi"
-include "connect.pxi"
-include "http_mux.pxi"
-include "tunnel.pxi"
-include "py_codec.pxi"
-include "throttle.pxi"
+include "core/clock.pxi"
+include "core/dispatch.pxi"
+include "core/data.pxi"
+include "core/events.pxi"
+include "core/context.pxi"
+include "core/pipeline.pxi"
+include "core/endpoint.pxi"
+include "core/wbuf.pxi"
+include "codecs/http_parse.pxi"
+include "codecs/http_head.pxi"
+include "codecs/http_encode.pxi"
+include "codecs/http_decode.pxi"
+include "io/inbound.pxi"
+include "io/sendfile.pxi"
+include "io/connect.pxi"
+include "filters/handle.pxi"
+include "filters/replace.pxi"
+include "filters/debug.pxi"
+include "filters/link.pxi"
+include "filters/branch.pxi"
+include "filters/fork.pxi"
+include "filters/use.pxi"
+include "filters/wait.pxi"
+include "filters/http_codec.pxi"
+include "filters/http_server.pxi"
+include "filters/serve_http.pxi"
+include "filters/demux_http.pxi"
+include "filters/serve_files.pxi"
+include "filters/mux_http.pxi"
+include "filters/tunnel.pxi"
+include "filters/mqtt_codec.pxi"
+include "filters/throttle.pxi"

@@ -82,9 +82,8 @@ def _compile_cache_control(rules, default):
 class Directory:
     """Serves the files under `root` to GET and HEAD requests; see docs/files.md for every option."""
 
-    # serve_http(directory.serve) answers requests for memory-cached files itself (native/static_files.pxi) and
-    # calls serve() for everything else.
-    native_fast_path = True
+    # serve_http(directory.serve) answers requests for memory-cached files itself (native/filters/serve_files.pxi)
+    # and calls serve() for everything else.
 
     def __init__(self, root, *, index=('index.html',), listing=False, hidden=False, well_known=True,
                  mime_types=None, default_type='application/octet-stream', charset='utf-8',

@@ -1,5 +1,5 @@
 """serve_http: answer HTTP requests with a handler."""
-from .._native import ServeHTTP
+from .._native import ServeHTTP, FileAnswerer
 from ..config import filter_method
 from ._options import http_limits
 
@@ -17,4 +17,13 @@ def serve_http(self, handler, *, max_header_size=None, max_header_count=None, ma
     max_body_size (64 MiB, 413; 0 for none).
     """
     return self.append(ServeHTTP(handler, http_limits(max_header_size, max_header_count, max_line_size,
-                                                      max_body_size)))
+                                                      max_body_size), _fast_path(handler)))
+
+
+def _fast_path(handler):
+    """A Directory's serve answers memory-cached files natively (FileAnswerer) before calling Python."""
+    from ..files.directory import Directory
+    owner = getattr(handler, '__self__', None)
+    if isinstance(owner, Directory) and getattr(handler, '__func__', None) is Directory.serve:
+        return FileAnswerer(owner)
+    return None

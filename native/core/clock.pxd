@@ -1,0 +1,3 @@
+# Declared here, defined in clock.pxi.
+
+cdef double now() noexcept

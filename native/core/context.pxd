@@ -1,0 +1,26 @@
+# Declared here, defined in context.pxi.
+
+cdef class ModuleScope:
+    cdef public str filename
+    cdef public dict defaults           # name -> initial value (own variables and exported ones)
+    cdef public dict imports            # name -> the ModuleScope that exports it
+    cdef tuple _mutable                 # names whose defaults are containers, copied per stream
+
+    cdef dict new_state(self)
+
+
+cdef class Context:
+    cdef dict _states                   # ModuleScope -> dict of values, made on first use
+    cdef public object inbound          # InboundInfo of the accepted connection, or None
+    cdef dict _protocol                 # what codecs on this stream share (an MQTT protocol level, ...)
+
+    cdef dict protocol(self)
+    cdef dict state(self, ModuleScope scope)
+    cdef Context clone(self)
+
+
+cdef void enter_scope(Context c, ModuleScope s)
+
+
+cdef class ContextAccess:
+    pass

@@ -1,0 +1,8 @@
+# Declared here, defined in dispatch.pxi.
+
+cdef void report_error(object exc, object location)
+cdef void dispatch_begins() noexcept
+cdef void dispatch_ends()
+cdef void hold(EventTarget holder)
+cdef void flush_all_held()
+cdef void soon(object fn)

@@ -1,0 +1,10 @@
+# Declared here, defined in demux_http.pxi.
+
+cdef class DemuxHTTP(HttpServerBase):
+    cdef LayoutRef target
+
+    cdef Filter clone(self)
+    cdef int guarded(self, ResponseSlot s, Event evt) except -1
+    cdef int request_start(self, ResponseSlot s) except -1
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1
+    cdef int request_end(self, ResponseSlot s) except -1

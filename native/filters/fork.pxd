@@ -1,0 +1,12 @@
+# Declared here, defined in fork.pxi.
+
+cdef class ForkFilter(Filter):
+    cdef LayoutRef target
+    cdef object count
+    cdef list subs
+    cdef EventTarget sink
+    cdef bint dead
+
+    cdef Filter clone(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef void shutdown(self)

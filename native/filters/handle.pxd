@@ -1,0 +1,35 @@
+# Declared here, defined in handle.pxi.
+# Which events a handle_*/replace_* filter looks at.
+cdef enum Kind:
+    K_STREAM_START = 0
+    K_MESSAGE_START = 1
+    K_DATA = 2
+    K_MESSAGE = 3
+    K_MESSAGE_END = 4
+    K_STREAM_END = 5
+
+
+cdef class CallbackFilter(Filter):
+    cdef object fn
+    cdef int kind
+    cdef Py_ssize_t size_limit
+    cdef list _held                   # events held while waiting for an awaitable; None when not waiting
+    cdef bint _failed
+    cdef bint _started
+    cdef object _head                 # MessageStart of the message being collected (K_MESSAGE)
+    cdef Data _body
+    cdef Event _after                 # an event that goes out once the awaited callback is done
+
+    cdef void _copy_from(self, CallbackFilter p)
+    cdef int on_event(self, Event evt) except -1
+    cdef int process(self, Event evt) except -1
+    cdef int resume(self) except -1
+    cdef int fail(self, object exc) except -1
+    cdef int run_callback(self, object arg, Event passthrough) except -1
+    cdef int result(self, object r) except -1
+    cdef int collect(self, Event evt) except -1
+
+
+cdef class HandleFilter(CallbackFilter):
+    cdef Filter clone(self)
+    cdef int process(self, Event evt) except -1

@@ -1,0 +1,70 @@
+# Declared here, defined in http_server.pxi.
+
+cdef bytes error_response(int status, bint keep_alive)
+
+
+cdef class ResponseSlot(EventTarget):
+    cdef HttpServerBase server
+    cdef RequestHead req
+    cdef bint head_request
+    cdef bint keep_alive
+    cdef bint need_continue
+    cdef bint request_done
+    cdef bint started                  # the response head has been encoded
+    cdef bint done                     # the whole response has been encoded
+    cdef ResponseHead resp
+    cdef Data body_one                 # the body held until the head can be written: its first Data,
+    cdef list body                     # and all of them once there are more
+    cdef int64_t body_len
+    cdef bint chunked
+    cdef int64_t declared               # streaming with a Content-Length: bytes still to come
+    cdef list out                      # encoded bytes waiting for the slots ahead of this one
+    cdef Pipeline sub
+    cdef Data req_body                 # serve_http: the request body being collected
+    cdef bint flush_soon               # a call to send the held body at the end of this loop turn is pending
+
+    cdef int emit(self, object b) except -1
+    cdef int on_event(self, Event evt) except -1
+    cdef int on_data(self, Data d) except -1
+    cdef int on_file(self, FileChunk f) except -1
+    cdef int flush_held(self) except -1
+    cdef list held_body(self)
+    cdef int start_streaming(self) except -1
+    cdef int finish(self) except -1
+    cdef int respond(self, object r) except -1
+    cdef int on_stream_end(self, object error) except -1
+
+
+cdef class HttpServerBase(HttpDecodingFilter):
+    cdef HttpLimits limits
+    cdef HttpDecoder decoder
+    cdef list queue                    # ResponseSlots, oldest first
+    cdef ResponseSlot current          # the slot of the request being received
+    cdef object out_one                # the first bytes written while handling one input event
+    cdef list outbuf                   # and the ones after it
+    cdef int batching
+    cdef bint closing                  # no further requests will be answered
+    cdef bint input_ended
+    cdef bint ended
+    cdef bint aborting
+
+    cdef void setup(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef int write(self, object b) except -1
+    cdef int flush(self) except -1
+    cdef void drain(self)
+    cdef ResponseSlot new_slot(self, RequestHead h)
+    cdef int on_head(self, HttpHead head) except -1
+    cdef int on_body(self, object chunk) except -1
+    cdef int on_end(self) except -1
+    cdef int on_error(self, int status) except -1
+    cdef int slot_done(self, ResponseSlot s) except -1
+    cdef void end_sub(self, ResponseSlot s)
+    cdef void abort_after(self, ResponseSlot s)
+    cdef int on_input_end(self, object error) except -1
+    cdef void shutdown(self)
+    cdef void abort_sub(self, ResponseSlot s, str error)
+    cdef bint answer_now(self, RequestHead h) except -1
+    cdef int request_start(self, ResponseSlot s) except -1
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1
+    cdef int request_end(self, ResponseSlot s) except -1

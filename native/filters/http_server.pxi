@@ -1,0 +1,426 @@
+# The server side of HTTP/1.x, shared by serve_http and demux_http: decode requests from the client's bytes, keep
+# one ResponseSlot per request so that pipelined responses go out in request order, and encode each response for
+# the client: keep-alive, Connection: close, HTTP/1.0, HEAD, 100-continue. Everything written while handling one
+# read leaves as one Data event, so the socket sees one write.
+
+cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
+cdef int BUFFER_BODY = 16 * 1024        # a response body up to this size is sent with Content-Length in one piece
+
+
+cdef bytes error_response(int status, bint keep_alive):
+    text = STATUS_TEXT.get(status, 'Error')
+    body = ('%d %s\n' % (status, text)).encode('latin-1')
+    return ('HTTP/1.1 %d %s\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n%s\r\n' % (
+        status, text, len(body), '' if keep_alive else 'connection: close\r\n')).encode('latin-1') + body
+
+
+cdef dict STREAM_ERROR_STATUS = {
+    'ConnectionTimeout': 504, 'ReadTimeout': 504, 'WriteTimeout': 504, 'IdleTimeout': 504,
+    'RuntimeError': 500, 'BufferOverflow': 502,
+}
+
+
+cdef class ResponseSlot(EventTarget):
+    """One request's place in the response order, and the encoder of its response."""
+
+    cdef int emit(self, object b) except -1:
+        if self.server.ended or not self.server.queue:
+            return 0                      # the connection is gone
+        if self.server.queue[0] is self:
+            self.server.write(b)
+        else:
+            if self.out is None:
+                self.out = []
+            self.out.append(b)
+        return 0
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.done:
+            return 0
+        if isinstance(evt, Data):
+            return self.on_data(<Data>evt)
+        if isinstance(evt, MessageStart):
+            if self.resp is None:
+                self.resp = as_response_head((<MessageStart>evt).head)
+                self.body = None
+                self.body_one = None
+                self.body_len = 0
+            return 0
+        if isinstance(evt, MessageEnd):
+            if self.resp is not None:
+                return self.finish()
+            return 0
+        if isinstance(evt, StreamEnd):
+            return self.on_stream_end((<StreamEnd>evt).error)
+        return 0
+
+    cdef int on_data(self, Data d) except -1:
+        if self.resp is None or d.nbytes() == 0:
+            return 0
+        if d.chunk_count() == 1 and type(d.chunk_at(0)) is FileChunk:
+            return self.on_file(<FileChunk>d.chunk_at(0))
+        if not self.started:
+            if self.body_one is None:
+                self.body_one = d
+            elif self.body is None:
+                self.body = [self.body_one, d]
+            else:
+                self.body.append(d)
+            self.body_len += d.nbytes()
+            if self.body_len > BUFFER_BODY and not self.head_request:
+                self.start_streaming()
+            elif not self.flush_soon:
+                # Held in the hope the whole response comes in this read (one write, a Content-Length). If it
+                # does not, what came so far goes out at the end of this turn of the loop: a streamed response
+                # (server-sent events, a slow upstream) is not held back.
+                self.flush_soon = True
+                hold(self)
+            return 0
+        if self.head_request:
+            return 0
+        if self.chunked:
+            wb_reset()
+            for c in d.chunks():
+                wb_chunk(c)
+            return self.emit(wb_take())
+        if self.declared >= 0:
+            if d.nbytes() > self.declared:
+                # More body than the response declared: the client must not read it as a next response.
+                d = <Data>d.slice(0, self.declared)
+                self.keep_alive = False
+            self.declared -= d.nbytes()
+        for c in d.chunks():
+            self.emit(c)
+        return 0
+
+    cdef int on_file(self, FileChunk f) except -1:
+        # A body that is a span of a file: the head goes out with its length, and the span itself goes to the
+        # connection, which sends it from the file (see Inbound). Behind bytes already held or streamed, the span is
+        # read like any body.
+        if self.started or self.body_one is not None:
+            return self.on_data(Data.wrap(bytes(f)))
+        self.started = True
+        self.chunked = False
+        self.declared = 0
+        wb_reset()
+        write_response_head(self.resp, f.length, False, self.head_request, self.req.version, self.keep_alive)
+        self.emit(wb_take())
+        if not self.head_request and status_has_body(self.resp.status):
+            self.emit(f)
+        return 0
+
+    cdef int flush_held(self) except -1:
+        self.flush_soon = False
+        if self.started or self.done or self.resp is None or self.head_request:
+            return 0
+        self.start_streaming()
+        return self.server.flush()
+
+    cdef list held_body(self):
+        if self.body is not None:
+            return self.body
+        return [self.body_one] if self.body_one is not None else []
+
+    cdef int start_streaming(self) except -1:
+        # The body is too big to hold: write the head now, with the length the response declared if it has one.
+        cdef int64_t declared = self.resp.content_length
+        self.started = True
+        wb_reset()
+        if declared >= 0 and not self.resp.chunked:
+            self.chunked = False
+            write_response_head(self.resp, declared, False, False, self.req.version, self.keep_alive)
+            self.declared = declared
+            self.emit(wb_take())
+            held = self.held_body()
+            self.body = None
+            self.body_one = None
+            for d in held:
+                self.on_data(<Data>d)       # checked against the declared length like the rest
+        elif self.req.version == 10:
+            # HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+            self.chunked = False
+            self.keep_alive = False
+            self.declared = -1
+            write_response_head(self.resp, -1, False, False, self.req.version, False)
+            self.emit(wb_take())
+            for d in self.held_body():
+                for c in (<Data>d).chunks():
+                    self.emit(c)
+        else:
+            self.chunked = True
+            write_response_head(self.resp, -1, True, False, self.req.version, self.keep_alive)
+            for d in self.held_body():
+                for c in (<Data>d).chunks():
+                    wb_chunk(c)
+            self.emit(wb_take())
+        self.body = None
+        self.body_one = None
+        return 0
+
+    cdef int finish(self) except -1:
+        cdef Data d
+        if not self.started:
+            wb_reset()
+            write_response_head(self.resp, self.body_len, False, self.head_request, self.req.version,
+                                self.keep_alive)
+            if self.body_one is not None and not self.head_request and status_has_body(self.resp.status):
+                for x in self.held_body():
+                    d = <Data>x
+                    for i in range(d.chunk_count()):
+                        wb_obj(d.chunk_at(i))
+            self.body = None
+            self.body_one = None
+            self.started = True
+            self.emit(wb_take())
+        elif self.chunked:
+            self.emit(LAST_CHUNK)
+        elif self.declared > 0 and not self.head_request:
+            # The body did not match the length the response declared: the client cannot be told; hang up.
+            self.keep_alive = False
+        self.done = True
+        return self.server.slot_done(self)
+
+    cdef int respond(self, object r) except -1:
+        # serve_http: what the handler returned.
+        if r is None:
+            r = Message()
+        elif not isinstance(r, Message):
+            if isinstance(r, (str, bytes, bytearray, Data)):
+                r = Message(None, r)
+            else:
+                raise TypeError('a serve_http handler returned %s; expected a Message, str, bytes or None'
+                                % type(r).__name__)
+        return (<Message>r).emit(self)
+
+    cdef int on_stream_end(self, object error) except -1:
+        cdef int status
+        if self.done:
+            return 0
+        if not self.started:
+            # No response at all, or one not yet written: answer with an error status instead.
+            status = STREAM_ERROR_STATUS.get(error, 502) if error is not None else 502
+            self.resp = None
+            self.body = None
+            self.body_one = None
+            self.started = True
+            self.done = True
+            self.emit(error_response(status, self.keep_alive))
+            return self.server.slot_done(self)
+        self.keep_alive = False
+        self.done = True
+        self.server.abort_after(self)
+        return self.server.slot_done(self)
+
+
+cdef class HttpServerBase(HttpDecodingFilter):
+    """Decodes requests and puts the responses in order; serve_http and demux_http say how a request is answered."""
+
+    cdef void setup(self):
+        self.decoder = FilterSink.decoder_for(self, False, self.limits)
+        self.queue = []
+        self.outbuf = []
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.ended:
+            return 0
+        if isinstance(evt, Data):
+            self.batching += 1
+            try:
+                for i in range((<Data>evt).chunk_count()):
+                    self.decoder.feed((<Data>evt).chunk_at(i))
+            finally:
+                self.batching -= 1
+            return self.flush()
+        if isinstance(evt, StreamEnd):
+            return self.on_input_end((<StreamEnd>evt).error)
+        return 0
+
+    cdef int write(self, object b) except -1:
+        if type(b) is FileChunk and not self.next.takes_file_spans():
+            b = bytes(b)                  # only a connection sends a file span as it is; anything else gets bytes
+        if self.out_one is None:
+            self.out_one = b
+        else:
+            self.outbuf.append(b)
+        if self.batching == 0:
+            return self.flush()
+        return 0
+
+    cdef int flush(self) except -1:
+        cdef Data d
+        if self.out_one is not None:
+            if not self.outbuf:
+                d = Data.wrap(self.out_one)
+            else:
+                d = Data.of_chunks([self.out_one] + self.outbuf)
+                self.outbuf = []
+            self.out_one = None
+            self.output(d)
+        if self.closing and not self.queue and not self.ended:
+            self.ended = True
+            self.output(STREAM_END_OK)
+        return 0
+
+    cdef void drain(self):
+        # Answer the requests in flight, then close.
+        self.closing = True
+        if self.current is None:
+            self.decoder.stop()
+        try:
+            self.flush()
+        except Exception as e:
+            report_error(e, self.location)
+
+    cdef ResponseSlot new_slot(self, RequestHead h):
+        cdef ResponseSlot s = ResponseSlot.__new__(ResponseSlot)
+        s.server = self
+        s.req = h
+        s.head_request = h.is_head_method()
+        s.keep_alive = h.keep_alive
+        s.need_continue = h.expect_continue and h.version == 11 and (h.content_length > 0 or h.chunked)
+        return s
+
+    cdef int on_head(self, HttpHead head) except -1:
+        cdef RequestHead h = <RequestHead>head
+        cdef ResponseSlot s
+        if self.closing:
+            self.decoder.stop()
+            return 0
+        if not self.queue and self.answer_now(h):
+            return 0
+        s = self.new_slot(h)
+        if not s.keep_alive:
+            self.closing = True
+        self.queue.append(s)
+        self.current = s
+        if s.need_continue and self.queue[0] is s:
+            s.need_continue = False
+            self.write(CONTINUE_100)
+        return self.request_start(s)
+
+    cdef int on_body(self, object chunk) except -1:
+        if self.current is not None:
+            return self.request_body(self.current, chunk)
+        return 0
+
+    cdef int on_end(self) except -1:
+        cdef ResponseSlot s = self.current
+        if s is not None:
+            self.current = None
+            s.request_done = True
+            return self.request_end(s)
+        return 0
+
+    cdef int on_error(self, int status) except -1:
+        # A malformed or oversized request: answer it after what is already queued, then close.
+        cdef ResponseSlot s
+        if self.current is not None:
+            s = self.current
+            self.current = None
+            if s.sub is not None:
+                self.abort_sub(s, 'ProtocolError')
+            if not s.started:
+                self.queue.remove(s)
+        s = ResponseSlot.__new__(ResponseSlot)
+        s.server = self
+        s.req = RequestHead.__new__(RequestHead)
+        s.req.version = 11
+        s.started = True
+        s.done = True
+        self.closing = True
+        self.queue.append(s)
+        s.emit(error_response(status, False))
+        return self.slot_done(s)
+
+    cdef int slot_done(self, ResponseSlot s) except -1:
+        # Pops every finished slot at the head of the queue and lets the next one's held output go.
+        cdef ResponseSlot nxt
+        while self.queue and (<ResponseSlot>self.queue[0]).done:
+            s = self.queue.pop(0)
+            if s.sub is not None and s.request_done:
+                self.end_sub(s)
+            if not s.keep_alive:
+                self.closing = True
+            if self.aborting or (self.closing and not s.keep_alive):
+                rest, self.queue = self.queue, []
+                for x in rest:
+                    if (<ResponseSlot>x).sub is not None:
+                        self.abort_sub(<ResponseSlot>x, 'ConnectionReset')
+                self.decoder.stop()
+                break
+            if self.queue:
+                nxt = self.queue[0]
+                if nxt.need_continue:
+                    nxt.need_continue = False
+                    self.write(CONTINUE_100)
+                if nxt.out is not None:
+                    for b in nxt.out:
+                        self.write(b)
+                    nxt.out = None
+        if self.input_ended and not self.queue:
+            self.closing = True
+        if self.batching == 0:
+            self.flush()
+        return 0
+
+    cdef void end_sub(self, ResponseSlot s):
+        # The exchange is over: the request's pipeline gets its StreamEnd, then goes away.
+        cdef Pipeline p = s.sub
+        s.sub = None
+        try:
+            p.on_event(STREAM_END_OK)
+        except Exception as e:
+            report_error(e, self.location)
+        p.shutdown()
+
+    cdef void abort_after(self, ResponseSlot s):
+        self.aborting = True
+
+    cdef int on_input_end(self, object error) except -1:
+        self.input_ended = True
+        if error is not None:
+            # The client is gone: nothing more can be written.
+            self.shutdown()
+            self.ended = True
+            self.output(StreamEnd(error))
+            return 0
+        if self.current is not None and not self.current.request_done:
+            self.closing = True         # the client stopped mid-request
+        if not self.queue:
+            self.closing = True
+        return self.flush()
+
+    cdef void shutdown(self):
+        self.ended = True
+        rest, self.queue = self.queue, []
+        for s in rest:
+            if (<ResponseSlot>s).sub is not None:
+                self.abort_sub(<ResponseSlot>s, 'ConnectionReset')
+
+    cdef void abort_sub(self, ResponseSlot s, str error):
+        # The request will get no answer (the client left, or the connection is closing): its pipeline still sees
+        # its stream end, so what it holds (an upstream session, a balancer's allocation) is let go.
+        cdef Pipeline p = s.sub
+        s.sub = None
+        s.done = True
+        try:
+            p.on_event(StreamEnd(error))
+        except Exception as e:
+            report_error(e, self.location)
+        p.shutdown()
+
+    cdef bint answer_now(self, RequestHead h) except -1:
+        # A server that can answer a request from its head alone, with nothing queued before it, does it here
+        # without a slot; the decoder then skips the request's body.
+        return False
+
+    cdef int request_start(self, ResponseSlot s) except -1:
+        return 0
+
+    cdef int request_body(self, ResponseSlot s, object chunk) except -1:
+        return 0
+
+    cdef int request_end(self, ResponseSlot s) except -1:
+        return 0
+
+

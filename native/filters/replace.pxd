@@ -1,0 +1,10 @@
+# Declared here, defined in replace.pxi.
+
+cdef class ReplaceFilter(CallbackFilter):
+    cdef Filter clone(self)
+    cdef int replace(self, object arg) except -1
+    cdef int result(self, object r) except -1
+    cdef int process(self, Event evt) except -1
+
+
+cdef int emit_value(Filter f, object r) except -1

@@ -1,0 +1,39 @@
+# Declared here, defined in throttle.pxi.
+
+cdef class RateBucket:
+    cdef double rate
+    cdef double burst
+    cdef double tokens
+    cdef double stamp
+
+    cdef double take(self, double t)
+
+
+cdef class ThrottleShared:
+    cdef double rate
+    cdef double burst
+    cdef object key
+    cdef object match
+    cdef dict buckets
+
+    cdef RateBucket bucket(self, object k, double t)
+    cdef void forget_full(self, double t)
+
+
+cdef class ThrottleGate(Endpoint):
+    pass
+
+
+cdef class ThrottleMessageRate(Filter):
+    cdef ThrottleShared shared
+    cdef object key_value
+    cdef bint key_known
+    cdef list queue
+    cdef ThrottleGate gate
+    cdef object timer
+
+    cdef Filter clone(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef int admit(self, MessageStart evt) except -1
+    cdef int release(self) except -1
+    cdef void shutdown(self)

@@ -1,0 +1,150 @@
+# Declared here, defined in tunnel.pxi.
+
+cdef enum FrameType:
+    F_HELLO = 0
+    F_OPEN = 1
+    F_DATA = 2
+    F_END = 3
+    F_RESET = 4
+    F_WINDOW = 5
+    F_PING = 6
+    F_PONG = 7
+
+cdef void tunnel_log(str message)
+
+
+cdef class TunnelOptions:
+    cdef public Py_ssize_t window
+    cdef public double ping_interval
+    cdef public int max_sessions
+    cdef public int max_streams
+
+
+cdef class TunnelChannel(Endpoint):
+    cdef TunnelPeer peer
+    cdef unsigned int id
+    cdef Py_ssize_t credit               # bytes this side may still send
+    cdef Py_ssize_t unacked              # bytes received and not yet given back as credit
+    cdef Data pending                    # bytes waiting for credit
+    cdef bint end_after_pending
+    cdef bint local_done
+    cdef bint remote_done
+    cdef Mux user                        # mux side: the stream this channel carries
+    cdef Pipeline stream                 # demux side: the sub-pipeline this channel feeds
+
+    cdef int on_event(self, Event evt) except -1
+    cdef int send(self, Data d) except -1
+    cdef int grant(self, Py_ssize_t n) except -1
+    cdef int end_local(self, object error) except -1
+    cdef int finish_local(self, object error) except -1
+    cdef int deliver(self, object chunk) except -1
+    cdef void give_credit(self)
+    cdef void pause_input(self)
+    cdef void resume_input(self)
+    cdef int remote_end(self, object error) except -1
+    cdef int to_local(self, Event evt) except -1
+
+
+cdef class TunnelPeer(Filter):
+    cdef TunnelOptions opts
+    cdef dict channels
+    cdef object loop
+    cdef bint dead
+    cdef bint got_hello
+    cdef Endpoint congested_by           # the tunnel's socket, while it was over its high-water mark at the last write
+    # frames waiting for the end of this loop turn: small ones copied into obuf, big payloads kept as chunks
+    cdef char* obuf
+    cdef Py_ssize_t olen
+    cdef Py_ssize_t ocap
+    cdef list ochunks
+    cdef bint flush_scheduled
+    # the frame being decoded
+    cdef unsigned char hdr[8]
+    cdef int hlen
+    cdef int ftype
+    cdef unsigned int fid
+    cdef Py_ssize_t fremain
+    cdef bint in_payload
+    cdef bytearray ctrl
+    # liveness
+    cdef unsigned long received
+    cdef unsigned long received_seen
+    cdef bint ping_sent
+    cdef object ping_timer
+
+    cdef void init_peer(self, TunnelOptions opts)
+    cdef int reserve(self, Py_ssize_t n) except -1
+    cdef int put_header(self, int ftype, Py_ssize_t length, unsigned int cid) except -1
+    cdef int put_chunk(self, object chunk) except -1
+    cdef int put_frame(self, int ftype, unsigned int cid, object payload) except -1
+    cdef int put_window(self, unsigned int cid, Py_ssize_t n) except -1
+    cdef int put_data(self, unsigned int cid, Data d) except -1
+    cdef inline void schedule_flush(self):
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush)
+    cdef int flush(self) except -1
+    cdef int write_tunnel(self, Event evt) except -1
+    cdef int feed(self, Data d) except -1
+    cdef int feed_chunk(self, object chunk) except -1
+    cdef int begin_frame(self) except -1
+    cdef int on_data_frame(self, object chunk) except -1
+    cdef int on_control(self, int ftype, unsigned int cid, bytes payload) except -1
+    cdef int open_channel(self, unsigned int cid, bytes payload) except -1
+    cdef TunnelChannel new_channel(self, unsigned int cid)
+    cdef int extra_credit(self, TunnelChannel ch) except -1
+    cdef void forget(self, TunnelChannel ch)
+    cdef void last_channel_gone(self)
+    cdef int protocol_error(self, str what) except -1
+    cdef str describe_peer(self)
+    cdef int close(self, object error) except -1
+    cdef int tunnel_closed(self, object error) except -1
+
+
+cdef class MuxTunnelShared:
+    cdef LayoutRef target
+    cdef object session_key
+    cdef TunnelOptions opts
+    cdef dict sessions                   # key -> list of MuxSession
+
+
+cdef class MuxSession(TunnelPeer):
+    cdef MuxTunnelShared shared
+    cdef object key
+    cdef Pipeline stream
+    cdef unsigned int next_id
+    cdef str target_name
+
+    cdef int on_event(self, Event evt) except -1
+    cdef int write_tunnel(self, Event evt) except -1
+    cdef str describe_peer(self)
+    cdef TunnelChannel open_for(self, Mux user)
+    cdef int tunnel_closed(self, object error) except -1
+
+
+cdef class Mux(Filter):
+    cdef MuxTunnelShared shared
+    cdef TunnelChannel channel
+    cdef bint done
+
+    cdef Filter clone(self)
+    cdef MuxSession pick_session(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef int begin(self) except -1
+    cdef int start_early(self) except -1
+    cdef void shutdown(self)
+
+
+cdef class Demux(TunnelPeer):
+    cdef LayoutRef target
+    cdef bint draining
+
+    cdef void drain(self)
+    cdef Filter clone(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef int write_tunnel(self, Event evt) except -1
+    cdef str describe_peer(self)
+    cdef void last_channel_gone(self)
+    cdef int open_channel(self, unsigned int cid, bytes payload) except -1
+    cdef int tunnel_closed(self, object error) except -1
+    cdef void shutdown(self)

@@ -1,0 +1,770 @@
+# mux / demux: many streams carried over a few tunnel connections, each stream in its own channel.
+#
+# The framing (docs/tunnel.md): a frame is an 8-byte header — type (1 byte), payload length (3 bytes, big-endian),
+# channel id (4 bytes, big-endian) — followed by the payload. Each side first sends HELLO; the mux side opens
+# channels (OPEN), either side sends DATA, ends its direction (END) or aborts the channel (RESET with the reason), and
+# gives credit back (WINDOW) as the bytes it received leave it: a channel never has more than its window of bytes in
+# flight, so one slow device or broker connection holds up only its own channel, never the tunnel. PING/PONG on
+# channel 0 find a tunnel whose peer went away silently.
+#
+# Frames are collected in a buffer and written once per turn of the event loop, so the reads of many devices leave
+# in one write to the tunnel.
+
+from libc.stdlib cimport malloc, free
+
+cdef bytes TUNNEL_MAGIC = b'pipyx-tunnel/1'
+cdef Py_ssize_t MAX_FRAME_PAYLOAD = 0xFFFFFF
+cdef Py_ssize_t MAX_CONTROL_PAYLOAD = 1024
+cdef Py_ssize_t INITIAL_WINDOW = 65536      # every channel starts with this much credit each way
+cdef Py_ssize_t COPY_LIMIT = 2048           # payload chunks up to this size are copied into the frame buffer
+
+_tunnel_log = None
+
+
+cdef void tunnel_log(str message):
+    global _tunnel_log
+    if _tunnel_log is None:
+        import logging
+        _tunnel_log = logging.getLogger('pipyx.tunnel')
+    _tunnel_log.warning(message)
+
+
+cdef class TunnelOptions:
+    """window: the bytes a channel may have in flight towards this side (at least 64 KiB); ping_interval: seconds
+    without hearing from the peer before a PING, and again before the tunnel is given up (0: never);
+    max_sessions / max_streams: tunnel connections per session key, channels per tunnel (0: no limit)."""
+
+    def __init__(self, window=INITIAL_WINDOW, ping_interval=15.0, max_sessions=1, max_streams=0):
+        if window < INITIAL_WINDOW:
+            raise ValueError('window must be at least %d bytes' % INITIAL_WINDOW)
+        if window > 0x7FFFFFFF:
+            raise ValueError('window must be below 2 GiB')
+        self.window = window
+        self.ping_interval = ping_interval or 0
+        self.max_sessions = max_sessions or 0
+        self.max_streams = max_streams or 0
+
+
+cdef class TunnelChannel(Endpoint):
+    """One stream inside a tunnel. As an Endpoint it takes part in flow control: it is congested while it has no
+    credit to send, and it pauses (by withholding credit) when what it delivers locally is congested."""
+
+    cdef int on_event(self, Event evt) except -1:
+        # Demux side: what the channel's sub-pipeline outputs goes back through the tunnel.
+        if isinstance(evt, Data):
+            return self.send(<Data>evt)
+        if isinstance(evt, StreamEnd):
+            return self.end_local((<StreamEnd>evt).error)
+        return 0
+
+    cdef int send(self, Data d) except -1:
+        cdef Py_ssize_t n = d.nbytes()
+        cdef TunnelPeer peer = self.peer
+        if self.local_done or n == 0 or peer.dead:
+            return 0
+        if self.pending is not None:
+            self.pending.append_data(d)
+            self.note_congestion()
+            return 0
+        if n <= self.credit:
+            self.credit -= n
+            peer.put_data(self.id, d)
+        else:
+            if self.credit > 0:
+                peer.put_data(self.id, <Data>d.slice(0, self.credit))
+                d = <Data>d.slice(self.credit)
+                self.credit = 0
+            self.pending = Data.__new__(Data)
+            self.pending.append_data(d)
+            self.write_paused = True
+            self.note_congestion()
+            return 0
+        if peer.congested_by is not None:
+            # The tunnel's own socket is over its high-water mark: whoever sent this waits for it to drain.
+            if peer.congested_by.write_paused:
+                peer.congested_by.note_congestion()
+            else:
+                peer.congested_by = None
+        return 0
+
+    cdef int grant(self, Py_ssize_t n) except -1:
+        cdef Data p
+        if n <= 0 or n > 0x7FFFFFFF or self.credit + n > 0x7FFFFFFF:
+            return self.peer.protocol_error('window update of %d on channel %d' % (n, self.id))
+        self.credit += n
+        if self.pending is not None:
+            p = self.pending
+            self.pending = None
+            if p.nbytes() <= self.credit:
+                self.credit -= p.nbytes()
+                self.peer.put_data(self.id, p)
+            else:
+                self.peer.put_data(self.id, <Data>p.slice(0, self.credit))
+                self.pending = Data.__new__(Data)
+                self.pending.append_data(<Data>p.slice(self.credit))
+                self.credit = 0
+                return 0
+            if self.end_after_pending:
+                self.end_after_pending = False
+                self.finish_local(None)
+        if self.write_paused:
+            self.drained()
+        return 0
+
+    cdef int end_local(self, object error) except -1:
+        # This side of the stream ended: END after what is still waiting for credit, or RESET at once.
+        if self.local_done:
+            return 0
+        if error is None and self.pending is not None:
+            self.end_after_pending = True
+            return 0
+        return self.finish_local(error)
+
+    cdef int finish_local(self, object error) except -1:
+        cdef TunnelPeer peer = self.peer
+        self.local_done = True
+        if error is not None:
+            self.pending = None
+            self.remote_done = True
+            if not peer.dead:
+                peer.put_frame(F_RESET, self.id, str(error).encode('ascii', 'replace'))
+        elif not peer.dead:
+            peer.put_frame(F_END, self.id, None)
+        if self.remote_done:
+            peer.forget(self)
+        self.drained()
+        return 0
+
+    cdef int deliver(self, object chunk) except -1:
+        # DATA from the peer: out to the local side, then credit back unless the local side is congested.
+        cdef Py_ssize_t n = len(chunk)
+        cdef TunnelPeer peer = self.peer
+        cdef Endpoint c
+        if self.remote_done:
+            return 0
+        self.unacked += n
+        if self.unacked > peer.opts.window:
+            return peer.protocol_error('channel %d sent past its window' % self.id)
+        self.to_local(Data.wrap(chunk))
+        c = congested_endpoint()
+        if c is not None:
+            if c is self:
+                # What the local side answered is waiting for the peer's credit (its reader is slow): stop giving
+                # credit for more input until the answers have gone.
+                swap_congested(None)
+                if self.write_paused and not self.read_paused:
+                    self.read_paused = True
+                    if self.waiters is None:
+                        self.waiters = []
+                    self.waiters.append(self)
+            else:
+                self.after_dispatch()
+        if not self.read_paused and self.unacked >= peer.opts.window // 2 and not peer.dead:
+            self.give_credit()
+        return 0
+
+    cdef void give_credit(self):
+        cdef Py_ssize_t n = self.unacked
+        self.unacked = 0
+        if not self.remote_done:
+            self.peer.put_window(self.id, n)
+
+    cdef void pause_input(self):
+        pass                             # read_paused is set: deliver() stops giving credit back
+
+    cdef void resume_input(self):
+        if self.unacked and not self.peer.dead:
+            self.give_credit()
+
+    cdef int remote_end(self, object error) except -1:
+        # END (error None) or RESET from the peer, or the tunnel is gone.
+        if self.remote_done:
+            return 0
+        self.remote_done = True
+        if error is not None:
+            self.local_done = True
+            self.pending = None
+        self.drained()
+        try:
+            self.to_local(StreamEnd(error) if error is not None else STREAM_END_OK)
+        finally:
+            if self.local_done:
+                self.peer.forget(self)
+        return 0
+
+    cdef int to_local(self, Event evt) except -1:
+        if self.user is not None:
+            return self.user.output(evt)
+        if self.stream is not None:
+            return self.stream.on_event(evt)
+        return 0
+
+
+cdef class TunnelPeer(Filter):
+    """One end of a tunnel connection: the channel table, the frame decoder, and the buffer frames are written to."""
+
+    def __dealloc__(self):
+        if self.obuf != NULL:
+            free(self.obuf)
+            self.obuf = NULL
+
+    cdef void init_peer(self, TunnelOptions opts):
+        self.opts = opts
+        self.channels = {}
+        self.loop = _asyncio.get_event_loop()
+        self.put_frame(F_HELLO, 0, TUNNEL_MAGIC)
+        if opts.ping_interval > 0:
+            self.ping_timer = self.loop.call_later(opts.ping_interval, self._ping_tick)
+
+    # -- writing ----------------------------------------------------------------------------------------------------
+
+    cdef int reserve(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t cap
+        cdef char* p
+        if self.olen + n <= self.ocap:
+            return 0
+        cap = self.ocap * 2 if self.ocap else 4096
+        while cap < self.olen + n:
+            cap *= 2
+        p = <char*>malloc(cap)
+        if p == NULL:
+            raise MemoryError()
+        if self.obuf != NULL:
+            memcpy(p, self.obuf, self.olen)
+            free(self.obuf)
+        self.obuf = p
+        self.ocap = cap
+        return 0
+
+    cdef int put_header(self, int ftype, Py_ssize_t length, unsigned int cid) except -1:
+        cdef unsigned char* h
+        self.reserve(8)
+        h = <unsigned char*>(self.obuf + self.olen)
+        h[0] = <unsigned char>ftype
+        h[1] = <unsigned char>(length >> 16); h[2] = <unsigned char>(length >> 8); h[3] = <unsigned char>length
+        h[4] = <unsigned char>(cid >> 24); h[5] = <unsigned char>(cid >> 16)
+        h[6] = <unsigned char>(cid >> 8); h[7] = <unsigned char>cid
+        self.olen += 8
+        return 0
+
+    cdef int put_chunk(self, object chunk) except -1:
+        cdef Py_ssize_t n
+        if not PyBytes_Check(chunk):
+            chunk = bytes(chunk)
+        n = PyBytes_GET_SIZE(chunk)
+        if n <= COPY_LIMIT:
+            self.reserve(n)
+            memcpy(self.obuf + self.olen, PyBytes_AS_STRING(chunk), n)
+            self.olen += n
+        else:
+            if self.ochunks is None:
+                self.ochunks = []
+            if self.olen:
+                self.ochunks.append(PyBytes_FromStringAndSize(self.obuf, self.olen))
+                self.olen = 0
+            self.ochunks.append(chunk)
+        return 0
+
+    cdef int put_frame(self, int ftype, unsigned int cid, object payload) except -1:
+        if self.dead:
+            return 0
+        self.put_header(ftype, len(payload) if payload is not None else 0, cid)
+        if payload is not None:
+            self.put_chunk(payload)
+        self.schedule_flush()
+        return 0
+
+    cdef int put_window(self, unsigned int cid, Py_ssize_t n) except -1:
+        cdef char b[4]
+        b[0] = <char>(n >> 24); b[1] = <char>(n >> 16); b[2] = <char>(n >> 8); b[3] = <char>n
+        return self.put_frame(F_WINDOW, cid, PyBytes_FromStringAndSize(b, 4))
+
+    cdef int put_data(self, unsigned int cid, Data d) except -1:
+        cdef Data part
+        if self.dead:
+            return 0
+        while d.nbytes() > MAX_FRAME_PAYLOAD:
+            part = <Data>d.slice(0, MAX_FRAME_PAYLOAD)
+            self.put_data(cid, part)
+            d = <Data>d.slice(MAX_FRAME_PAYLOAD)
+        self.put_header(F_DATA, d.nbytes(), cid)
+        for i in range(d.chunk_count()):
+            self.put_chunk(d.chunk_at(i))
+        self.schedule_flush()
+        return 0
+
+
+    def _flush(self):
+        self.flush_scheduled = False
+        try:
+            self.flush()
+        except Exception as e:
+            report_error(e, self.location)
+
+    cdef int flush(self) except -1:
+        cdef Data d
+        if self.dead or (self.olen == 0 and self.ochunks is None):
+            return 0
+        if self.ochunks is not None:
+            if self.olen:
+                self.ochunks.append(PyBytes_FromStringAndSize(self.obuf, self.olen))
+            d = Data.of_chunks(self.ochunks)
+            self.ochunks = None
+        else:
+            d = Data.wrap(PyBytes_FromStringAndSize(self.obuf, self.olen))
+        self.olen = 0
+        if self.ocap > 262144:              # a burst made the buffer big: give the memory back
+            free(self.obuf)
+            self.obuf = NULL
+            self.ocap = 0
+        saved = swap_congested(None)
+        self.write_tunnel(d)
+        caused = swap_congested(saved)
+        if caused is not None:
+            self.congested_by = caused
+        return 0
+
+    cdef int write_tunnel(self, Event evt) except -1:
+        return 0                           # where the framed bytes go: the session pipeline, or the demux's output
+
+    # -- reading ----------------------------------------------------------------------------------------------------
+
+    cdef int feed(self, Data d) except -1:
+        self.received += 1
+        for i in range(d.chunk_count()):
+            if self.dead:
+                break
+            self.feed_chunk(d.chunk_at(i))
+        return 0
+
+    cdef int feed_chunk(self, object chunk) except -1:
+        cdef const unsigned char* p
+        cdef const unsigned char* h
+        cdef Py_ssize_t n, pos = 0, take
+        if not PyBytes_Check(chunk):
+            chunk = bytes(chunk)
+        p = <const unsigned char*>PyBytes_AS_STRING(chunk)
+        n = PyBytes_GET_SIZE(chunk)
+        while pos < n and not self.dead:
+            if not self.in_payload:
+                if self.hlen == 0 and n - pos >= 8:
+                    h = p + pos
+                    pos += 8
+                else:
+                    take = min(8 - self.hlen, n - pos)
+                    memcpy(&self.hdr[self.hlen], p + pos, take)
+                    self.hlen += take
+                    pos += take
+                    if self.hlen < 8:
+                        break
+                    self.hlen = 0
+                    h = &self.hdr[0]
+                self.ftype = h[0]
+                self.fremain = (<Py_ssize_t>h[1] << 16) | (<Py_ssize_t>h[2] << 8) | h[3]
+                self.fid = (<unsigned int>h[4] << 24) | (<unsigned int>h[5] << 16) | (<unsigned int>h[6] << 8) | h[7]
+                self.begin_frame()
+            else:
+                take = min(self.fremain, n - pos)
+                self.fremain -= take
+                if self.fremain == 0:
+                    self.in_payload = False
+                if self.ftype == F_DATA:
+                    self.on_data_frame(chunk if take == n else PyBytes_FromStringAndSize(<char*>p + pos, take))
+                    pos += take
+                else:
+                    self.ctrl += chunk[pos:pos + take]
+                    pos += take
+                    if not self.in_payload:
+                        payload, self.ctrl = bytes(self.ctrl), None
+                        self.on_control(self.ftype, self.fid, payload)
+        return 0
+
+    cdef int begin_frame(self) except -1:
+        if self.ftype > F_PONG:
+            return self.protocol_error('unknown frame type %d' % self.ftype)
+        if not self.got_hello and self.ftype != F_HELLO:
+            return self.protocol_error('the peer is not a pipyx tunnel (no HELLO)')
+        if self.ftype == F_DATA:
+            if self.fid == 0:
+                return self.protocol_error('DATA on channel 0')
+            self.in_payload = self.fremain > 0
+            return 0
+        if self.fremain > MAX_CONTROL_PAYLOAD:
+            return self.protocol_error('control frame of %d bytes' % self.fremain)
+        if self.fremain == 0:
+            return self.on_control(self.ftype, self.fid, b'')
+        self.in_payload = True
+        self.ctrl = bytearray()
+        return 0
+
+    cdef int on_data_frame(self, object chunk) except -1:
+        ch = self.channels.get(self.fid)
+        if ch is not None:
+            (<TunnelChannel>ch).deliver(chunk)
+        return 0                           # a channel that was reset: its data in flight is dropped
+
+    cdef int on_control(self, int ftype, unsigned int cid, bytes payload) except -1:
+        cdef const unsigned char* b
+        if ftype == F_HELLO:
+            if payload != TUNNEL_MAGIC:
+                return self.protocol_error('unsupported tunnel version %r' % payload[:40])
+            self.got_hello = True
+        elif ftype == F_OPEN:
+            return self.open_channel(cid, payload)
+        elif ftype == F_END or ftype == F_RESET:
+            ch = self.channels.get(cid)
+            if ch is not None:
+                if ftype == F_END:
+                    (<TunnelChannel>ch).remote_end(None)
+                else:
+                    reason = payload.decode('ascii', 'replace')
+                    (<TunnelChannel>ch).remote_end(reason if reason in STREAM_END_ERRORS else 'ConnectionReset')
+        elif ftype == F_WINDOW:
+            if len(payload) != 4:
+                return self.protocol_error('WINDOW frame of %d bytes' % len(payload))
+            b = <const unsigned char*>PyBytes_AS_STRING(payload)
+            ch = self.channels.get(cid)
+            if ch is not None:
+                (<TunnelChannel>ch).grant((<Py_ssize_t>b[0] << 24) | (<Py_ssize_t>b[1] << 16) |
+                                          (<Py_ssize_t>b[2] << 8) | b[3])
+        elif ftype == F_PING:
+            self.put_frame(F_PONG, 0, payload)
+        return 0
+
+    cdef int open_channel(self, unsigned int cid, bytes payload) except -1:
+        return self.protocol_error('OPEN sent to the opening side')
+
+    # -- channels and the end of the tunnel -------------------------------------------------------------------------
+
+    cdef TunnelChannel new_channel(self, unsigned int cid):
+        cdef TunnelChannel ch = TunnelChannel.__new__(TunnelChannel)
+        ch.peer = self
+        ch.id = cid
+        ch.credit = INITIAL_WINDOW
+        self.channels[cid] = ch
+        return ch
+
+    cdef int extra_credit(self, TunnelChannel ch) except -1:
+        # A window bigger than the initial one: the difference goes to the peer once the channel is known to both.
+        if self.opts.window > INITIAL_WINDOW:
+            self.put_window(ch.id, self.opts.window - INITIAL_WINDOW)
+        return 0
+
+    cdef void forget(self, TunnelChannel ch):
+        if self.channels.get(ch.id) is ch:
+            del self.channels[ch.id]
+        if ch.stream is not None:
+            stream, ch.stream = ch.stream, None
+            (<Pipeline>stream).shutdown()
+        if not self.channels:
+            self.last_channel_gone()
+
+    cdef void last_channel_gone(self):
+        pass
+
+    cdef int protocol_error(self, str what) except -1:
+        tunnel_log('tunnel %s: protocol error: %s; closing it' % (self.describe_peer(), what))
+        return self.close('ProtocolError')
+
+    cdef str describe_peer(self):
+        return ''
+
+    def _ping_tick(self):
+        self.ping_timer = None
+        if self.dead:
+            return
+        if self.received != self.received_seen:
+            self.received_seen = self.received
+            self.ping_sent = False
+        elif self.ping_sent:
+            tunnel_log('tunnel %s: no answer to PING for %gs; closing it' % (self.describe_peer(),
+                                                                            self.opts.ping_interval))
+            self.close('IdleTimeout')
+            return
+        else:
+            self.ping_sent = True
+            self.put_frame(F_PING, 0, b'pipyx')
+        self.ping_timer = self.loop.call_later(self.opts.ping_interval, self._ping_tick)
+
+    cdef int close(self, object error) except -1:
+        # The tunnel is gone (or given up): every channel in it ends with error, then the connection itself.
+        cdef TunnelChannel ch
+        if self.dead:
+            return 0
+        self.dead = True
+        if self.ping_timer is not None:
+            self.ping_timer.cancel()
+            self.ping_timer = None
+        channels, self.channels = self.channels, {}
+        for c in channels.values():
+            ch = <TunnelChannel>c
+            try:
+                ch.remote_end(error if error is not None else 'ConnectionReset')
+            except Exception as e:
+                report_error(e, self.location)
+            if ch.stream is not None:
+                stream, ch.stream = ch.stream, None
+                (<Pipeline>stream).shutdown()
+        return self.tunnel_closed(error)
+
+    cdef int tunnel_closed(self, object error) except -1:
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------------- the mux side
+cdef class MuxTunnelShared:
+    """What every instance of one mux filter shares: its sub-pipeline, options and sessions per key."""
+
+    def stats(self):
+        return {k: [len((<MuxSession>s).channels) for s in v] for k, v in self.sessions.items()}
+
+
+cdef class MuxSession(TunnelPeer):
+    """A tunnel connection opened by mux: one instance of the sub-pipeline (typically connect(cloud))."""
+
+    cdef int on_event(self, Event evt) except -1:
+        # What the session pipeline outputs: the tunnel's bytes, or its end.
+        if self.dead:
+            return 0
+        if isinstance(evt, Data):
+            return self.feed(<Data>evt)
+        if isinstance(evt, StreamEnd):
+            err = (<StreamEnd>evt).error
+            if err is not None:
+                tunnel_log('tunnel to %s: %s; its streams are closed' % (self.describe_peer(), err))
+            return self.close(err if err is not None else 'ConnectionReset')
+        return 0
+
+    cdef int write_tunnel(self, Event evt) except -1:
+        return self.stream.on_event(evt)
+
+    cdef str describe_peer(self):
+        return self.target_name or ''
+
+    cdef TunnelChannel open_for(self, Mux user):
+        cdef TunnelChannel ch
+        cdef object info = user.pipeline.context.inbound if user.pipeline is not None else None
+        self.next_id += 1
+        ch = self.new_channel(self.next_id)
+        ch.user = user
+        meta = b''
+        if info is not None and getattr(info, 'remote_address', None) is not None:
+            meta = ('%s %s %s %s' % (info.remote_address, info.remote_port, info.local_address,
+                                     info.local_port)).encode('ascii', 'replace')
+        self.put_frame(F_OPEN, ch.id, meta)
+        self.extra_credit(ch)
+        return ch
+
+    cdef int tunnel_closed(self, object error) except -1:
+        sessions = self.shared.sessions.get(self.key)
+        if sessions is not None and self in sessions:
+            sessions.remove(self)
+            if not sessions:
+                del self.shared.sessions[self.key]
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.on_event(StreamEnd(error) if error is not None and error != 'ConnectionReset' else STREAM_END_OK)
+            stream.shutdown()
+        return 0
+
+
+cdef class Mux(Filter):
+    """mux(session_key, ...): carries this stream's bytes in a channel of a shared tunnel session (the sub-pipeline
+    from .to(), typically connect(cloud)) and outputs what comes back on the channel."""
+
+    def __init__(self, LayoutRef target, session_key=None, TunnelOptions opts=None):
+        self.shared = MuxTunnelShared.__new__(MuxTunnelShared)
+        self.shared.target = target
+        self.shared.session_key = session_key
+        self.shared.opts = opts if opts is not None else TunnelOptions()
+        self.shared.sessions = {}
+
+    cdef Filter clone(self):
+        cdef Mux f = Mux.__new__(Mux)
+        f.shared = self.shared
+        return f
+
+    def sub_layouts(self):
+        return (self.shared.target,)
+
+    def describe(self):
+        return 'mux -> %s' % self.shared.target.name
+
+    def session_stats(self):
+        """{session key: [channels in each tunnel session]}"""
+        return self.shared.stats()
+
+    cdef MuxSession pick_session(self):
+        cdef MuxTunnelShared sh = self.shared
+        cdef MuxSession s, best = None
+        cdef int most = sh.opts.max_sessions if sh.opts.max_sessions > 0 else 1
+        key = self.evaluate(sh.session_key)
+        sessions = sh.sessions.get(key)
+        if sessions is None:
+            sessions = sh.sessions[key] = []
+        for x in sessions:
+            s = <MuxSession>x
+            if s.dead or s.next_id >= 0xFFFFFFF0:
+                continue
+            if sh.opts.max_streams and len(s.channels) >= sh.opts.max_streams:
+                continue
+            if best is None or len(s.channels) < len(best.channels):
+                best = s
+        if best is not None and (len(sessions) >= most or len(best.channels) == 0):
+            return best
+        if len(sessions) >= most:
+            return None
+        # Below max_sessions a new stream opens a new tunnel, so the load spreads over all of them.
+        s = MuxSession.__new__(MuxSession)
+        s.shared = sh
+        s.key = key
+        s.location = self.location
+        s.scope = self.scope
+        s.init_peer(sh.opts)
+        s.stream = start_pipeline(sh.target, self.pipeline.context.clone(), s)
+        l = sh.target.layout
+        t = l.first_target() if l is not None else None
+        if t is not None and not callable(t):
+            s.target_name = str(t)
+        sessions.append(s)
+        return s
+
+    cdef int on_event(self, Event evt) except -1:
+        cdef MuxSession s
+        if self.done:
+            return 0
+        if self.channel is None:
+            if isinstance(evt, StreamEnd):
+                self.done = True
+                return self.output(evt)
+            if not isinstance(evt, Data):
+                return 0
+            self.begin()
+            if self.channel is None:
+                return 0
+        if isinstance(evt, Data):
+            return self.channel.send(<Data>evt)
+        if isinstance(evt, StreamEnd):
+            self.done = True
+            return self.channel.end_local((<StreamEnd>evt).error)
+        return 0                           # message boundaries do not cross a tunnel: encode before mux
+
+    cdef int start_early(self) except -1:
+        return self.begin()
+
+    cdef int begin(self) except -1:
+        # Opens the channel: at the stream's first bytes, or as soon as the connection is accepted when mux is the
+        # first filter (the far side may speak first).
+        cdef MuxSession s
+        if self.channel is not None or self.done:
+            return 0
+        s = self.pick_session()
+        if s is None:
+            self.done = True
+            tunnel_log('mux: every tunnel session is full (max_sessions=%d, max_streams=%d); stream refused' % (
+                self.shared.opts.max_sessions, self.shared.opts.max_streams))
+            return self.output(StreamEnd('BufferOverflow'))
+        self.channel = s.open_for(self)
+        return 0
+
+    cdef void shutdown(self):
+        cdef TunnelChannel ch = self.channel
+        if ch is not None:
+            self.channel = None
+            ch.user = None
+            if not ch.local_done:
+                try:
+                    ch.end_local('ConnectionReset')
+                except Exception as e:
+                    report_error(e, self.location)
+
+
+# -------------------------------------------------------------------------------------------------- the demux side
+cdef class Demux(TunnelPeer):
+    """demux(): the far end of mux's tunnels. Each channel opened in the tunnel gets its own instance of the
+    sub-pipeline (typically connect(broker)); its output goes back in the channel."""
+
+    cdef void drain(self):
+        # The process is stopping: the tunnel closes once its last channel has ended (at once if it has none).
+        self.draining = True
+        if not self.channels and not self.dead:
+            try:
+                self.close(None)
+            except Exception as e:
+                report_error(e, self.location)
+
+    def __init__(self, LayoutRef target, TunnelOptions opts=None):
+        self.target = target
+        self.opts = opts if opts is not None else TunnelOptions()
+
+    cdef Filter clone(self):
+        cdef Demux f = Demux.__new__(Demux)
+        f.target = self.target
+        f.init_peer(self.opts)
+        return f
+
+    def sub_layouts(self):
+        return (self.target,)
+
+    def describe(self):
+        return 'demux -> %s' % self.target.name
+
+    def channel_count(self):
+        return len(self.channels)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.dead:
+            return 0
+        if isinstance(evt, Data):
+            return self.feed(<Data>evt)
+        if isinstance(evt, StreamEnd):
+            return self.close((<StreamEnd>evt).error or 'ConnectionReset')
+        return 0
+
+    cdef int write_tunnel(self, Event evt) except -1:
+        return self.output(evt)
+
+    cdef str describe_peer(self):
+        info = self.pipeline.context.inbound if self.pipeline is not None else None
+        if info is None:
+            return ''
+        return 'from %s:%s' % (info.remote_address, info.remote_port)
+
+    cdef void last_channel_gone(self):
+        if self.draining and not self.dead:
+            self.flush()                   # the last END goes out before the tunnel closes
+            self.close(None)
+
+    cdef int open_channel(self, unsigned int cid, bytes payload) except -1:
+        cdef TunnelChannel ch
+        cdef Pipeline p
+        if self.draining:
+            self.put_frame(F_RESET, cid, b'ConnectionRefused')
+            return 0
+        if cid == 0 or cid in self.channels:
+            return self.protocol_error('OPEN of channel %d, which is in use' % cid)
+        if self.opts.max_streams and len(self.channels) >= self.opts.max_streams:
+            self.put_frame(F_RESET, cid, b'BufferOverflow')
+            return 0
+        info = None
+        parts = payload.decode('ascii', 'replace').split()
+        if len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
+            info = InboundInfo((parts[0], int(parts[1])), (parts[2], int(parts[3])))
+        ch = self.new_channel(cid)
+        self.extra_credit(ch)
+        p = start_pipeline(self.target, Context(info), ch)
+        p.chain_layouts = self.pipeline.chain_layouts if self.pipeline is not None else None
+        p.chain_index = self.pipeline.chain_index if self.pipeline is not None else 0
+        ch.stream = p
+        p.start_early()
+        return 0
+
+    cdef int tunnel_closed(self, object error) except -1:
+        return self.output(StreamEnd(error) if error is not None and error != 'ConnectionReset' else STREAM_END_OK)
+
+    cdef void shutdown(self):
+        if not self.dead:
+            try:
+                self.close('ConnectionReset')
+            except Exception as e:
+                report_error(e, self.location)

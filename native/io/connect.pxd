@@ -1,0 +1,43 @@
+# Declared here, defined in connect.pxi.
+
+cdef class ConnectOptions:
+    cdef public double connect_timeout
+    cdef public double read_timeout      # after the last write, the longest wait for the peer to send something
+    cdef public double idle_timeout      # the longest time with no traffic either way
+    cdef public Py_ssize_t buffer_limit
+
+
+cdef tuple parse_target(object target)
+
+cdef enum ConnState:
+    C_IDLE = 0
+    C_CONNECTING = 1
+    C_CONNECTED = 2
+    C_CLOSED = 3
+
+
+cdef class Connect(Endpoint):
+    cdef object target
+    cdef ConnectOptions opts
+    cdef int state
+    cdef list pending
+    cdef Py_ssize_t pending_size
+    cdef bint end_requested
+    cdef bint ended
+    cdef object task
+    cdef object timer
+    cdef object loop
+    cdef double last_read
+    cdef double last_write
+    cdef bint awaiting_reply
+    cdef public object address
+
+    cdef Filter clone(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef void start(self)
+    cdef int start_early(self) except -1
+    cdef object target_address(self)
+    cdef void arm_timer(self)
+    cdef void abort_with(self, str error)
+    cdef void close(self)
+    cdef void shutdown(self)

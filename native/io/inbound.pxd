@@ -1,0 +1,27 @@
+# Declared here, defined in inbound.pxi.
+
+cdef class ListenerState:
+    cdef public PipelineLayout layout
+    cdef public double idle_timeout
+    cdef public set connections
+    cdef public bint draining
+    cdef public object loop
+
+
+cdef class Inbound(Endpoint):
+    cdef ListenerState listener
+    cdef FileSender sender               # a file span being sent; what the pipeline outputs meanwhile waits in it
+    cdef PipelineLayout layout
+    cdef Pipeline stream
+    cdef bint input_ended
+    cdef bint closed
+    cdef unsigned long activity
+    cdef unsigned long seen_activity
+    cdef object idle_timer
+
+    cdef int on_event(self, Event evt) except -1
+    cdef bint takes_file_spans(self)
+    cdef int send_file(self, FileChunk f, list after) except -1
+    cdef int file_sent(self) except -1
+    cdef void drain(self)
+    cpdef abort(self)

@@ -1,0 +1,190 @@
+# Inbound connections: the asyncio protocol of an accepted socket. It runs one instance of its listener's layout,
+# pushes what it reads into it and writes what comes out of it.
+
+cdef class ListenerState:
+    """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
+
+    def __init__(self, PipelineLayout layout, idle_timeout=60.0):
+        self.layout = layout
+        self.idle_timeout = idle_timeout or 0
+        self.connections = set()
+        self.draining = False
+        self.loop = None
+
+    def __call__(self):
+        # The protocol factory handed to loop.create_server.
+        cdef Inbound c = Inbound.__new__(Inbound)
+        c.listener = self
+        c.layout = self.layout
+        return c
+
+    def drain(self):
+        """Stop the connections gently: HTTP ones after their in-flight requests, idle ones now."""
+        self.draining = True
+        for c in list(self.connections):
+            (<Inbound>c).drain()
+
+    def abort_all(self):
+        for c in list(self.connections):
+            (<Inbound>c).abort()
+
+
+class InboundInfo:
+    """ctx.inbound: the addresses of the stream's connection."""
+    __slots__ = ('remote_address', 'remote_port', 'local_address', 'local_port')
+
+    def __init__(self, peer, local):
+        self.remote_address, self.remote_port = (peer[0], peer[1]) if peer else (None, None)
+        self.local_address, self.local_port = (local[0], local[1]) if local else (None, None)
+
+    def __repr__(self):
+        return '<inbound %s:%s -> %s:%s>' % (self.remote_address, self.remote_port, self.local_address, self.local_port)
+
+
+cdef class Inbound(Endpoint):
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.write = transport.write
+        try:
+            info = InboundInfo(transport.get_extra_info('peername'), transport.get_extra_info('sockname'))
+        except Exception:
+            info = None
+        self.stream = self.layout.instantiate(Context(info), self)
+        self.listener.connections.add(self)
+        self.stream.start_early()
+        if self.listener.idle_timeout > 0:
+            self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
+        if self.listener.draining:
+            self.drain()
+
+    def data_received(self, data):
+        self.activity += 1
+        self.read_begins()
+        try:
+            self.stream.on_event(Data.wrap(data))
+        except Exception as e:
+            report_error(e, None)
+            self.abort()
+        finally:
+            self.read_ends()
+
+    def eof_received(self):
+        self.input_ended = True
+        try:
+            self.stream.on_event(StreamEnd())
+        except Exception as e:
+            report_error(e, None)
+            self.abort()
+        return True                       # keep the writing side open until the pipeline ends the stream
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.listener.connections.discard(self)
+        if self.sender is not None:
+            self.sender.stop()
+            self.sender = None
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        if self.stream is None:
+            return
+        try:
+            if not self.input_ended:
+                self.input_ended = True
+                self.stream.on_event(StreamEnd('ConnectionReset' if exc is not None else None))
+        except Exception as e:
+            report_error(e, None)
+        self.stream.shutdown()
+        self.drained()
+
+    def pause_writing(self):
+        self.write_paused = True
+
+    def resume_writing(self):
+        self.drained()
+        if self.sender is not None:
+            self.sender.resume()
+
+    cdef int on_event(self, Event evt) except -1:
+        # What the pipeline outputs goes to the client.
+        cdef Data d
+        cdef Py_ssize_t i
+        if self.closed:
+            return 0
+        if self.sender is not None:
+            self.sender.backlog.append(evt)
+            return 0
+        if isinstance(evt, Data):
+            self.activity += 1
+            d = <Data>evt
+            n = d.chunk_count()
+            if n == 1:
+                c = d.chunk_at(0)
+                if type(c) is FileChunk:
+                    return self.send_file(<FileChunk>c, None)
+                self.write(c)
+            elif n > 1:
+                chunks = d.shared_chunks()
+                for i in range(n):
+                    if type(chunks[i]) is FileChunk:
+                        if i:
+                            self.transport.writelines(chunks[:i])
+                        return self.send_file(<FileChunk>chunks[i], chunks[i + 1:])
+                self.transport.writelines(chunks)
+            if self.write_paused:
+                self.note_congestion()
+        elif isinstance(evt, StreamEnd):
+            self.closed = True
+            self.transport.close()
+        return 0
+
+    cdef bint takes_file_spans(self):
+        return True
+
+    cdef int send_file(self, FileChunk f, list after) except -1:
+        cdef FileSender s = FileSender.__new__(FileSender)
+        s.inbound = self
+        s.chunk = f
+        s.backlog = []
+        if after:
+            d = Data.__new__(Data)
+            for c in after:
+                (<Data>d).append_chunk(c)
+            s.backlog.append(d)
+        self.sender = s
+        s.start()
+        return 0
+
+    cdef int file_sent(self) except -1:
+        # The span is out: what waited behind it goes now (it may hold another span).
+        cdef FileSender s = self.sender
+        self.sender = None
+        for i in range(len(s.backlog)):
+            if self.sender is not None:
+                self.sender.backlog.extend(s.backlog[i:])
+                break
+            self.on_event(<Event>s.backlog[i])
+        return 0
+
+    def _idle_check(self):
+        self.idle_timer = None
+        if self.closed:
+            return
+        if self.activity == self.seen_activity:
+            self.abort()
+            return
+        self.seen_activity = self.activity
+        self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
+
+    cdef void drain(self):
+        if self.closed or self.stream is None:
+            return
+        self.stream.drain()
+
+    cpdef abort(self):
+        if self.closed:
+            return
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()

@@ -1,0 +1,110 @@
+# The declarations of pipyx._native: the layout of every native class and the functions one file offers
+# another, one .pxd per concern beside its .pxi. (Cython finds this file by the module's dotted name.)
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyBytes_Check
+from cpython.unicode cimport PyUnicode_Check
+from libc.string cimport memchr, memcmp, memcpy
+from libc.stdint cimport int64_t
+cimport cython
+
+# Every class, declared ahead so that any declaration may name any class.
+cdef class Event
+cdef class FileHandle
+cdef class FileChunk
+cdef class Data
+cdef class MessageStart
+cdef class MessageEnd
+cdef class StreamEnd
+cdef class Message
+cdef class ModuleScope
+cdef class Context
+cdef class ContextAccess
+cdef class EventTarget
+cdef class EventCollector
+cdef class Filter
+cdef class LayoutRef
+cdef class PipelineLayout
+cdef class Pipeline
+cdef class Endpoint
+cdef class HttpLimits
+cdef class Headers
+cdef class HttpHead
+cdef class RequestHead
+cdef class ResponseHead
+cdef class HttpSink
+cdef class HttpDecoder
+cdef class ListenerState
+cdef class Inbound
+cdef class FileSender
+cdef class ConnectOptions
+cdef class Connect
+cdef class CallbackFilter
+cdef class HandleFilter
+cdef class ReplaceFilter
+cdef class DumpFilter
+cdef class PrintFilter
+cdef class LinkFilter
+cdef class BranchFilter
+cdef class ForkFilter
+cdef class UseFilter
+cdef class ChainFilter
+cdef class WaitFilter
+cdef class MessageEncoder
+cdef class DecodeHTTP
+cdef class EncodeHTTP
+cdef class ResponseSlot
+cdef class HttpServerBase
+cdef class ServeHTTP
+cdef class DemuxHTTP
+cdef class FileAnswerer
+cdef class MuxOptions
+cdef class SessionPool
+cdef class MuxShared
+cdef class HttpClientSession
+cdef class MuxHTTP
+cdef class TunnelOptions
+cdef class TunnelChannel
+cdef class TunnelPeer
+cdef class MuxTunnelShared
+cdef class MuxSession
+cdef class Mux
+cdef class Demux
+cdef class PyDecode
+cdef class PyEncode
+cdef class RateBucket
+cdef class ThrottleShared
+cdef class ThrottleGate
+cdef class ThrottleMessageRate
+
+include "core/clock.pxd"
+include "core/dispatch.pxd"
+include "core/data.pxd"
+include "core/events.pxd"
+include "core/context.pxd"
+include "core/pipeline.pxd"
+include "core/endpoint.pxd"
+include "core/wbuf.pxd"
+include "codecs/http_parse.pxd"
+include "codecs/http_head.pxd"
+include "codecs/http_encode.pxd"
+include "codecs/http_decode.pxd"
+include "io/inbound.pxd"
+include "io/sendfile.pxd"
+include "io/connect.pxd"
+include "filters/handle.pxd"
+include "filters/replace.pxd"
+include "filters/debug.pxd"
+include "filters/link.pxd"
+include "filters/branch.pxd"
+include "filters/fork.pxd"
+include "filters/use.pxd"
+include "filters/wait.pxd"
+include "filters/http_codec.pxd"
+include "filters/http_server.pxd"
+include "filters/serve_http.pxd"
+include "filters/demux_http.pxd"
+include "filters/serve_files.pxd"
+include "filters/mux_http.pxd"
+include "filters/tunnel.pxd"
+include "filters/mqtt_codec.pxd"
+include "filters/throttle.pxd"
