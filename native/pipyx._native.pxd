@@ -32,7 +32,12 @@ cdef class HttpHead
 cdef class RequestHead
 cdef class ResponseHead
 cdef class HttpSink
+cdef class HttpDecodeLog
 cdef class HttpDecoder
+cdef class TunnelFrameSink
+cdef class TunnelFrameLog
+cdef class TunnelFrameReader
+cdef class TunnelFrameWriter
 cdef class ListenerState
 cdef class Inbound
 cdef class FileSender
@@ -64,6 +69,7 @@ cdef class HttpClientSession
 cdef class MuxHTTP
 cdef class TunnelOptions
 cdef class TunnelChannel
+cdef class PeerFrames
 cdef class TunnelPeer
 cdef class MuxTunnelShared
 cdef class MuxSession
@@ -88,6 +94,7 @@ include "codecs/http_parse.pxd"
 include "codecs/http_head.pxd"
 include "codecs/http_encode.pxd"
 include "codecs/http_decode.pxd"
+include "codecs/tunnel_frame.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"

@@ -1,15 +1,5 @@
 # Declared here, defined in tunnel.pxi.
 
-cdef enum FrameType:
-    F_HELLO = 0
-    F_OPEN = 1
-    F_DATA = 2
-    F_END = 3
-    F_RESET = 4
-    F_WINDOW = 5
-    F_PING = 6
-    F_PONG = 7
-
 cdef void tunnel_log(str message)
 
 
@@ -45,27 +35,19 @@ cdef class TunnelChannel(Endpoint):
     cdef int to_local(self, Event evt) except -1
 
 
+cdef class PeerFrames(TunnelFrameSink):
+    cdef TunnelPeer peer
+
+
 cdef class TunnelPeer(Filter):
     cdef TunnelOptions opts
     cdef dict channels
     cdef object loop
     cdef bint dead
-    cdef bint got_hello
     cdef Endpoint congested_by           # the tunnel's socket, while it was over its high-water mark at the last write
-    # frames waiting for the end of this loop turn: small ones copied into obuf, big payloads kept as chunks
-    cdef char* obuf
-    cdef Py_ssize_t olen
-    cdef Py_ssize_t ocap
-    cdef list ochunks
+    cdef TunnelFrameReader reader
+    cdef TunnelFrameWriter writer        # frames waiting for the end of this loop turn
     cdef bint flush_scheduled
-    # the frame being decoded
-    cdef unsigned char hdr[8]
-    cdef int hlen
-    cdef int ftype
-    cdef unsigned int fid
-    cdef Py_ssize_t fremain
-    cdef bint in_payload
-    cdef bytearray ctrl
     # liveness
     cdef unsigned long received
     cdef unsigned long received_seen
@@ -73,9 +55,6 @@ cdef class TunnelPeer(Filter):
     cdef object ping_timer
 
     cdef void init_peer(self, TunnelOptions opts)
-    cdef int reserve(self, Py_ssize_t n) except -1
-    cdef int put_header(self, int ftype, Py_ssize_t length, unsigned int cid) except -1
-    cdef int put_chunk(self, object chunk) except -1
     cdef int put_frame(self, int ftype, unsigned int cid, object payload) except -1
     cdef int put_window(self, unsigned int cid, Py_ssize_t n) except -1
     cdef int put_data(self, unsigned int cid, Data d) except -1
@@ -86,10 +65,9 @@ cdef class TunnelPeer(Filter):
     cdef int flush(self) except -1
     cdef int write_tunnel(self, Event evt) except -1
     cdef int feed(self, Data d) except -1
-    cdef int feed_chunk(self, object chunk) except -1
-    cdef int begin_frame(self) except -1
-    cdef int on_data_frame(self, object chunk) except -1
-    cdef int on_control(self, int ftype, unsigned int cid, bytes payload) except -1
+    cdef int on_data_frame(self, unsigned int cid, object chunk) except -1
+    cdef int on_channel_end(self, unsigned int cid, object error) except -1
+    cdef int on_window(self, unsigned int cid, Py_ssize_t n) except -1
     cdef int open_channel(self, unsigned int cid, bytes payload) except -1
     cdef TunnelChannel new_channel(self, unsigned int cid)
     cdef int extra_credit(self, TunnelChannel ch) except -1

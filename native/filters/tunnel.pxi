@@ -1,22 +1,7 @@
-# mux / demux: many streams carried over a few tunnel connections, each stream in its own channel.
-#
-# The framing (docs/tunnel.md): a frame is an 8-byte header — type (1 byte), payload length (3 bytes, big-endian),
-# channel id (4 bytes, big-endian) — followed by the payload. Each side first sends HELLO; the mux side opens
-# channels (OPEN), either side sends DATA, ends its direction (END) or aborts the channel (RESET with the reason), and
-# gives credit back (WINDOW) as the bytes it received leave it: a channel never has more than its window of bytes in
-# flight, so one slow device or broker connection holds up only its own channel, never the tunnel. PING/PONG on
-# channel 0 find a tunnel whose peer went away silently.
-#
-# Frames are collected in a buffer and written once per turn of the event loop, so the reads of many devices leave
-# in one write to the tunnel.
-
-from libc.stdlib cimport malloc, free
-
-cdef bytes TUNNEL_MAGIC = b'pipyx-tunnel/1'
-cdef Py_ssize_t MAX_FRAME_PAYLOAD = 0xFFFFFF
-cdef Py_ssize_t MAX_CONTROL_PAYLOAD = 1024
-cdef Py_ssize_t INITIAL_WINDOW = 65536      # every channel starts with this much credit each way
-cdef Py_ssize_t COPY_LIMIT = 2048           # payload chunks up to this size are copied into the frame buffer
+# The tunnel pair: many streams carried over a few tunnel connections, each stream in its own channel. The frames
+# are codecs/tunnel_frame.pxi's; here is what they mean. A channel never has more than its window of bytes in flight,
+# so one slow device or broker connection holds up only its own channel, never the tunnel. Frames are collected and
+# written once per turn of the event loop, so the reads of many devices leave in one write to the tunnel.
 
 _tunnel_log = None
 
@@ -200,99 +185,68 @@ cdef class TunnelChannel(Endpoint):
         return 0
 
 
+cdef class PeerFrames(TunnelFrameSink):
+    """What the frames read from a tunnel mean to its peer's channels."""
+
+    cdef int on_open(self, unsigned int cid, bytes meta) except -1:
+        return self.peer.open_channel(cid, meta)
+
+    cdef int on_data(self, unsigned int cid, object chunk) except -1:
+        return self.peer.on_data_frame(cid, chunk)
+
+    cdef int on_end(self, unsigned int cid) except -1:
+        return self.peer.on_channel_end(cid, None)
+
+    cdef int on_reset(self, unsigned int cid, str reason) except -1:
+        return self.peer.on_channel_end(cid, reason if reason in STREAM_END_ERRORS else 'ConnectionReset')
+
+    cdef int on_window(self, unsigned int cid, Py_ssize_t n) except -1:
+        return self.peer.on_window(cid, n)
+
+    cdef int on_ping(self, bytes payload) except -1:
+        return self.peer.put_frame(F_PONG, 0, payload)
+
+    cdef int on_frame_error(self, str what) except -1:
+        return self.peer.protocol_error(what)
+
+
 cdef class TunnelPeer(Filter):
     """One end of a tunnel connection: the channel table, the frame decoder, and the buffer frames are written to."""
 
-    def __dealloc__(self):
-        if self.obuf != NULL:
-            free(self.obuf)
-            self.obuf = NULL
-
     cdef void init_peer(self, TunnelOptions opts):
+        cdef PeerFrames frames = PeerFrames.__new__(PeerFrames)
+        frames.peer = self
         self.opts = opts
         self.channels = {}
         self.loop = _asyncio.get_event_loop()
+        self.reader = TunnelFrameReader(frames)
+        self.writer = TunnelFrameWriter.__new__(TunnelFrameWriter)
         self.put_frame(F_HELLO, 0, TUNNEL_MAGIC)
         if opts.ping_interval > 0:
             self.ping_timer = self.loop.call_later(opts.ping_interval, self._ping_tick)
 
     # -- writing ----------------------------------------------------------------------------------------------------
 
-    cdef int reserve(self, Py_ssize_t n) except -1:
-        cdef Py_ssize_t cap
-        cdef char* p
-        if self.olen + n <= self.ocap:
-            return 0
-        cap = self.ocap * 2 if self.ocap else 4096
-        while cap < self.olen + n:
-            cap *= 2
-        p = <char*>malloc(cap)
-        if p == NULL:
-            raise MemoryError()
-        if self.obuf != NULL:
-            memcpy(p, self.obuf, self.olen)
-            free(self.obuf)
-        self.obuf = p
-        self.ocap = cap
-        return 0
-
-    cdef int put_header(self, int ftype, Py_ssize_t length, unsigned int cid) except -1:
-        cdef unsigned char* h
-        self.reserve(8)
-        h = <unsigned char*>(self.obuf + self.olen)
-        h[0] = <unsigned char>ftype
-        h[1] = <unsigned char>(length >> 16); h[2] = <unsigned char>(length >> 8); h[3] = <unsigned char>length
-        h[4] = <unsigned char>(cid >> 24); h[5] = <unsigned char>(cid >> 16)
-        h[6] = <unsigned char>(cid >> 8); h[7] = <unsigned char>cid
-        self.olen += 8
-        return 0
-
-    cdef int put_chunk(self, object chunk) except -1:
-        cdef Py_ssize_t n
-        if not PyBytes_Check(chunk):
-            chunk = bytes(chunk)
-        n = PyBytes_GET_SIZE(chunk)
-        if n <= COPY_LIMIT:
-            self.reserve(n)
-            memcpy(self.obuf + self.olen, PyBytes_AS_STRING(chunk), n)
-            self.olen += n
-        else:
-            if self.ochunks is None:
-                self.ochunks = []
-            if self.olen:
-                self.ochunks.append(PyBytes_FromStringAndSize(self.obuf, self.olen))
-                self.olen = 0
-            self.ochunks.append(chunk)
-        return 0
-
     cdef int put_frame(self, int ftype, unsigned int cid, object payload) except -1:
         if self.dead:
             return 0
-        self.put_header(ftype, len(payload) if payload is not None else 0, cid)
-        if payload is not None:
-            self.put_chunk(payload)
+        self.writer.put_frame(ftype, cid, payload)
         self.schedule_flush()
         return 0
 
     cdef int put_window(self, unsigned int cid, Py_ssize_t n) except -1:
-        cdef char b[4]
-        b[0] = <char>(n >> 24); b[1] = <char>(n >> 16); b[2] = <char>(n >> 8); b[3] = <char>n
-        return self.put_frame(F_WINDOW, cid, PyBytes_FromStringAndSize(b, 4))
-
-    cdef int put_data(self, unsigned int cid, Data d) except -1:
-        cdef Data part
         if self.dead:
             return 0
-        while d.nbytes() > MAX_FRAME_PAYLOAD:
-            part = <Data>d.slice(0, MAX_FRAME_PAYLOAD)
-            self.put_data(cid, part)
-            d = <Data>d.slice(MAX_FRAME_PAYLOAD)
-        self.put_header(F_DATA, d.nbytes(), cid)
-        for i in range(d.chunk_count()):
-            self.put_chunk(d.chunk_at(i))
+        self.writer.put_window(cid, n)
         self.schedule_flush()
         return 0
 
+    cdef int put_data(self, unsigned int cid, Data d) except -1:
+        if self.dead:
+            return 0
+        self.writer.put_data(cid, d)
+        self.schedule_flush()
+        return 0
 
     def _flush(self):
         self.flush_scheduled = False
@@ -303,20 +257,9 @@ cdef class TunnelPeer(Filter):
 
     cdef int flush(self) except -1:
         cdef Data d
-        if self.dead or (self.olen == 0 and self.ochunks is None):
+        if self.dead or not self.writer.has_output():
             return 0
-        if self.ochunks is not None:
-            if self.olen:
-                self.ochunks.append(PyBytes_FromStringAndSize(self.obuf, self.olen))
-            d = Data.of_chunks(self.ochunks)
-            self.ochunks = None
-        else:
-            d = Data.wrap(PyBytes_FromStringAndSize(self.obuf, self.olen))
-        self.olen = 0
-        if self.ocap > 262144:              # a burst made the buffer big: give the memory back
-            free(self.obuf)
-            self.obuf = NULL
-            self.ocap = 0
+        d = self.writer.take()
         saved = swap_congested(None)
         self.write_tunnel(d)
         caused = swap_congested(saved)
@@ -334,101 +277,26 @@ cdef class TunnelPeer(Filter):
         for i in range(d.chunk_count()):
             if self.dead:
                 break
-            self.feed_chunk(d.chunk_at(i))
+            self.reader.feed(d.chunk_at(i))
         return 0
 
-    cdef int feed_chunk(self, object chunk) except -1:
-        cdef const unsigned char* p
-        cdef const unsigned char* h
-        cdef Py_ssize_t n, pos = 0, take
-        if not PyBytes_Check(chunk):
-            chunk = bytes(chunk)
-        p = <const unsigned char*>PyBytes_AS_STRING(chunk)
-        n = PyBytes_GET_SIZE(chunk)
-        while pos < n and not self.dead:
-            if not self.in_payload:
-                if self.hlen == 0 and n - pos >= 8:
-                    h = p + pos
-                    pos += 8
-                else:
-                    take = min(8 - self.hlen, n - pos)
-                    memcpy(&self.hdr[self.hlen], p + pos, take)
-                    self.hlen += take
-                    pos += take
-                    if self.hlen < 8:
-                        break
-                    self.hlen = 0
-                    h = &self.hdr[0]
-                self.ftype = h[0]
-                self.fremain = (<Py_ssize_t>h[1] << 16) | (<Py_ssize_t>h[2] << 8) | h[3]
-                self.fid = (<unsigned int>h[4] << 24) | (<unsigned int>h[5] << 16) | (<unsigned int>h[6] << 8) | h[7]
-                self.begin_frame()
-            else:
-                take = min(self.fremain, n - pos)
-                self.fremain -= take
-                if self.fremain == 0:
-                    self.in_payload = False
-                if self.ftype == F_DATA:
-                    self.on_data_frame(chunk if take == n else PyBytes_FromStringAndSize(<char*>p + pos, take))
-                    pos += take
-                else:
-                    self.ctrl += chunk[pos:pos + take]
-                    pos += take
-                    if not self.in_payload:
-                        payload, self.ctrl = bytes(self.ctrl), None
-                        self.on_control(self.ftype, self.fid, payload)
-        return 0
-
-    cdef int begin_frame(self) except -1:
-        if self.ftype > F_PONG:
-            return self.protocol_error('unknown frame type %d' % self.ftype)
-        if not self.got_hello and self.ftype != F_HELLO:
-            return self.protocol_error('the peer is not a pipyx tunnel (no HELLO)')
-        if self.ftype == F_DATA:
-            if self.fid == 0:
-                return self.protocol_error('DATA on channel 0')
-            self.in_payload = self.fremain > 0
-            return 0
-        if self.fremain > MAX_CONTROL_PAYLOAD:
-            return self.protocol_error('control frame of %d bytes' % self.fremain)
-        if self.fremain == 0:
-            return self.on_control(self.ftype, self.fid, b'')
-        self.in_payload = True
-        self.ctrl = bytearray()
-        return 0
-
-    cdef int on_data_frame(self, object chunk) except -1:
-        ch = self.channels.get(self.fid)
+    cdef int on_data_frame(self, unsigned int cid, object chunk) except -1:
+        ch = self.channels.get(cid)
         if ch is not None:
             (<TunnelChannel>ch).deliver(chunk)
         return 0                           # a channel that was reset: its data in flight is dropped
 
-    cdef int on_control(self, int ftype, unsigned int cid, bytes payload) except -1:
-        cdef const unsigned char* b
-        if ftype == F_HELLO:
-            if payload != TUNNEL_MAGIC:
-                return self.protocol_error('unsupported tunnel version %r' % payload[:40])
-            self.got_hello = True
-        elif ftype == F_OPEN:
-            return self.open_channel(cid, payload)
-        elif ftype == F_END or ftype == F_RESET:
-            ch = self.channels.get(cid)
-            if ch is not None:
-                if ftype == F_END:
-                    (<TunnelChannel>ch).remote_end(None)
-                else:
-                    reason = payload.decode('ascii', 'replace')
-                    (<TunnelChannel>ch).remote_end(reason if reason in STREAM_END_ERRORS else 'ConnectionReset')
-        elif ftype == F_WINDOW:
-            if len(payload) != 4:
-                return self.protocol_error('WINDOW frame of %d bytes' % len(payload))
-            b = <const unsigned char*>PyBytes_AS_STRING(payload)
-            ch = self.channels.get(cid)
-            if ch is not None:
-                (<TunnelChannel>ch).grant((<Py_ssize_t>b[0] << 24) | (<Py_ssize_t>b[1] << 16) |
-                                          (<Py_ssize_t>b[2] << 8) | b[3])
-        elif ftype == F_PING:
-            self.put_frame(F_PONG, 0, payload)
+    cdef int on_channel_end(self, unsigned int cid, object error) except -1:
+        # END (error None) or RESET from the peer.
+        ch = self.channels.get(cid)
+        if ch is not None:
+            (<TunnelChannel>ch).remote_end(error)
+        return 0
+
+    cdef int on_window(self, unsigned int cid, Py_ssize_t n) except -1:
+        ch = self.channels.get(cid)
+        if ch is not None:
+            (<TunnelChannel>ch).grant(n)
         return 0
 
     cdef int open_channel(self, unsigned int cid, bytes payload) except -1:
