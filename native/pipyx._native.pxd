@@ -57,6 +57,7 @@ cdef class WaitFilter
 cdef class MessageEncoder
 cdef class DecodeHTTP
 cdef class EncodeHTTP
+cdef class ResponseEncoder
 cdef class ResponseSlot
 cdef class HttpServerBase
 cdef class ServeHTTP
@@ -71,10 +72,10 @@ cdef class TunnelOptions
 cdef class TunnelChannel
 cdef class PeerFrames
 cdef class TunnelPeer
-cdef class MuxTunnelShared
-cdef class MuxSession
-cdef class Mux
-cdef class Demux
+cdef class ConnectTunnelShared
+cdef class TunnelSession
+cdef class ConnectTunnel
+cdef class AcceptTunnel
 cdef class PyDecode
 cdef class PyEncode
 cdef class RateBucket
@@ -93,6 +94,8 @@ include "core/wbuf.pxd"
 include "codecs/http_parse.pxd"
 include "codecs/http_head.pxd"
 include "codecs/http_encode.pxd"
+include "codecs/http_response.pxd"
+include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
 include "io/inbound.pxd"
@@ -113,5 +116,7 @@ include "filters/demux_http.pxd"
 include "filters/serve_files.pxd"
 include "filters/mux_http.pxd"
 include "filters/tunnel.pxd"
+include "filters/connect_tunnel.pxd"
+include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"

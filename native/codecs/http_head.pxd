@@ -4,6 +4,18 @@ cdef enum:
     MAX_SKIPS = 12
 
 
+cdef struct FieldSpan:
+    # One field line of a header block the parser has accepted: [name_start, name_end) and the value, trimmed.
+    Py_ssize_t name_start
+    Py_ssize_t name_end
+    Py_ssize_t value_start
+    Py_ssize_t value_end
+    Py_ssize_t next                   # where the next line starts
+
+
+cdef void next_field(const char* p, Py_ssize_t i, Py_ssize_t end, FieldSpan* f) noexcept
+
+
 cdef class Headers(dict):
     cdef bint modified
 

@@ -1,38 +1,19 @@
 # Declared here, defined in http_server.pxi.
 
-cdef bytes error_response(int status, bint keep_alive)
-
-
-cdef class ResponseSlot(EventTarget):
+cdef class ResponseSlot(ResponseEncoder):
     cdef HttpServerBase server
-    cdef RequestHead req
-    cdef bint head_request
-    cdef bint keep_alive
     cdef bint need_continue
     cdef bint request_done
-    cdef bint started                  # the response head has been encoded
-    cdef bint done                     # the whole response has been encoded
-    cdef ResponseHead resp
-    cdef Data body_one                 # the body held until the head can be written: its first Data,
-    cdef list body                     # and all of them once there are more
-    cdef int64_t body_len
-    cdef bint chunked
-    cdef int64_t declared               # streaming with a Content-Length: bytes still to come
     cdef list out                      # encoded bytes waiting for the slots ahead of this one
     cdef Pipeline sub
     cdef Data req_body                 # serve_http: the request body being collected
-    cdef bint flush_soon               # a call to send the held body at the end of this loop turn is pending
 
     cdef int emit(self, object b) except -1
-    cdef int on_event(self, Event evt) except -1
-    cdef int on_data(self, Data d) except -1
-    cdef int on_file(self, FileChunk f) except -1
+    cdef int body_waiting(self) except -1
     cdef int flush_held(self) except -1
-    cdef list held_body(self)
-    cdef int start_streaming(self) except -1
-    cdef int finish(self) except -1
+    cdef int response_done(self) except -1
+    cdef int response_cut(self) except -1
     cdef int respond(self, object r) except -1
-    cdef int on_stream_end(self, object error) except -1
 
 
 cdef class HttpServerBase(HttpDecodingFilter):

@@ -2,6 +2,7 @@
 # .to() (typically connect(target)) carrying HTTP/1.1 bytes; it serves one request at a time and goes back to its
 # pool when the response is complete, until it has been idle too long or has carried max_messages requests.
 
+
 cdef class MuxOptions:
 
     def __init__(self, max_idle=60.0, max_messages=0, HttpLimits limits=None):
@@ -58,10 +59,6 @@ cdef class MuxShared:
             (<SessionPool>p).shared = self
             self.pools[key] = p
         return <SessionPool>p
-
-    def stats(self):
-        return {k: {'idle': len((<SessionPool>p).idle), 'active': (<SessionPool>p).active}
-                for k, p in self.pools.items()}
 
 
 cdef class HttpClientSession(HttpDecodingFilter):
@@ -154,9 +151,6 @@ cdef class MuxHTTP(Filter):
 
     def describe(self):
         return 'mux_http -> %s' % self.shared.target.name
-
-    def pool_stats(self):
-        return self.shared.stats()
 
     cdef object session_key(self):
         # Default key: the target of the connect() the session layout starts with, so each target gets a pool.

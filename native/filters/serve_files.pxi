@@ -52,11 +52,11 @@ cdef class FileAnswerer:
 
     cdef bint answer(self, HttpServerBase server, RequestHead h) except -1:
         cdef const char* p
-        cdef Py_ssize_t i, end, line_end, colon, vs, ve, ps, pe, n
+        cdef Py_ssize_t i, end, ps, pe, n
+        cdef FieldSpan f
         cdef Py_ssize_t ae_s = -1, ae_e = -1, inm_s = -1, inm_e = -1
         cdef int kind
         cdef bint is_head
-        cdef const char* nl
         if h.raw is None or h.line_modified or h.content_length > 0 or h.chunked or not h.headers_untouched():
             return False
         p = PyBytes_AS_STRING(h.raw)
@@ -91,30 +91,20 @@ cdef class FileAnswerer:
         i = h.hstart
         end = h.hend
         while i < end:
-            nl = <const char*>memchr(p + i, b'\n', end - i)
-            line_end = nl - p if nl != NULL else end
-            colon = i
-            while colon < line_end and p[colon] != b':':
-                colon += 1
-            kind = classify_field(p + i, colon - i)
+            next_field(p, i, end, &f)
+            kind = classify_field(p + i, f.name_end - i)
             if kind != HF_OTHER:
                 if kind == HF_PYTHON:
                     return False
-                vs = colon + 1
-                while vs < line_end and (p[vs] == b' ' or p[vs] == b'\t'):
-                    vs += 1
-                ve = line_end
-                while ve > vs and (p[ve - 1] == b'\r' or p[ve - 1] == b' ' or p[ve - 1] == b'\t'):
-                    ve -= 1
                 if kind == HF_ACCEPT_ENCODING:
                     if ae_s >= 0:
                         return False        # repeated: Python combines them
-                    ae_s, ae_e = vs, ve
+                    ae_s, ae_e = f.value_start, f.value_end
                 else:
                     if inm_s >= 0:
                         return False
-                    inm_s, inm_e = vs, ve
-            i = line_end + 1
+                    inm_s, inm_e = f.value_start, f.value_end
+            i = f.next
         if self.snap_plain or ae_s < 0:
             return self.reply(server, h, entry, p, inm_s, inm_e, self.snap_etag, self.snap_head, self.snap_head_304,
                               None if is_head else self.snap_body)

@@ -19,8 +19,8 @@ cdef class TunnelChannel(Endpoint):
     cdef bint end_after_pending
     cdef bint local_done
     cdef bint remote_done
-    cdef Mux user                        # mux side: the stream this channel carries
-    cdef Pipeline stream                 # demux side: the sub-pipeline this channel feeds
+    cdef ConnectTunnel user                        # connecting side: the stream this channel carries
+    cdef Pipeline stream                 # accepting side: the sub-pipeline this channel feeds
 
     cdef int on_event(self, Event evt) except -1
     cdef int send(self, Data d) except -1
@@ -77,52 +77,3 @@ cdef class TunnelPeer(Filter):
     cdef str describe_peer(self)
     cdef int close(self, object error) except -1
     cdef int tunnel_closed(self, object error) except -1
-
-
-cdef class MuxTunnelShared:
-    cdef LayoutRef target
-    cdef object session_key
-    cdef TunnelOptions opts
-    cdef dict sessions                   # key -> list of MuxSession
-
-
-cdef class MuxSession(TunnelPeer):
-    cdef MuxTunnelShared shared
-    cdef object key
-    cdef Pipeline stream
-    cdef unsigned int next_id
-    cdef str target_name
-
-    cdef int on_event(self, Event evt) except -1
-    cdef int write_tunnel(self, Event evt) except -1
-    cdef str describe_peer(self)
-    cdef TunnelChannel open_for(self, Mux user)
-    cdef int tunnel_closed(self, object error) except -1
-
-
-cdef class Mux(Filter):
-    cdef MuxTunnelShared shared
-    cdef TunnelChannel channel
-    cdef bint done
-
-    cdef Filter clone(self)
-    cdef MuxSession pick_session(self)
-    cdef int on_event(self, Event evt) except -1
-    cdef int begin(self) except -1
-    cdef int start_early(self) except -1
-    cdef void shutdown(self)
-
-
-cdef class Demux(TunnelPeer):
-    cdef LayoutRef target
-    cdef bint draining
-
-    cdef void drain(self)
-    cdef Filter clone(self)
-    cdef int on_event(self, Event evt) except -1
-    cdef int write_tunnel(self, Event evt) except -1
-    cdef str describe_peer(self)
-    cdef void last_channel_gone(self)
-    cdef int open_channel(self, unsigned int cid, bytes payload) except -1
-    cdef int tunnel_closed(self, object error) except -1
-    cdef void shutdown(self)

@@ -1,5 +1,5 @@
 """mux and demux: many streams over a few tunnel connections (the framing is described in docs/tunnel.md)."""
-from .._native import Demux, Mux, TunnelOptions
+from .._native import AcceptTunnel, ConnectTunnel, TunnelOptions
 from ..config import filter_method
 
 
@@ -18,7 +18,7 @@ def mux(self, target=None, *, session_key=None, max_sessions=1, max_streams=0, w
     one. Message boundaries do not cross a tunnel: encode messages to bytes before mux.
     """
     ref = self.sub(target)
-    return self.append(Mux(ref, session_key, TunnelOptions(window, ping_interval, max_sessions, max_streams)))
+    return self.append(ConnectTunnel(ref, session_key, TunnelOptions(window, ping_interval, max_sessions, max_streams)))
 
 
 @filter_method
@@ -30,4 +30,4 @@ def demux(self, target=None, *, max_streams=0, window=65536, ping_interval=15.0)
     ping_interval as for mux.
     """
     ref = self.sub(target)
-    return self.append(Demux(ref, TunnelOptions(window, ping_interval, 1, max_streams)))
+    return self.append(AcceptTunnel(ref, TunnelOptions(window, ping_interval, 1, max_streams)))

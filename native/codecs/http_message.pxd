@@ -1,0 +1,27 @@
+# Declared here, defined in http_message.pxi.
+
+cdef class MessageEncoder(EventTarget):
+    cdef EventTarget out
+    cdef bint response
+    cdef HttpHead head
+    cdef list body
+    cdef int64_t body_len
+    cdef bint started
+    cdef bint chunked
+    cdef public bint head_request       # encoding the response to a HEAD request
+    cdef bint bodiless                  # this message must go without a body
+    cdef public bint keep_alive
+    cdef public bint keep                # keep a copy of a fully buffered request (for a retry)
+    cdef public bytes whole
+    cdef int64_t remaining              # streaming with a declared Content-Length: bytes still to go
+    cdef public bint broken             # the body did not match the declared length
+    cdef bint flush_soon
+    cdef HttpHead pending_head          # the message the pending flush is for
+
+    cdef int start(self, object head) except -1
+    cdef int data(self, Data d) except -1
+    cdef int flush_held(self) except -1
+    cdef int start_streaming(self) except -1
+    cdef int stream(self, list chunks) except -1
+    cdef int write_head(self, int64_t length, bint chunked) except -1
+    cdef int end(self) except -1
