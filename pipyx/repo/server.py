@@ -14,6 +14,7 @@ import ssl
 import sys
 
 from ..config import Configuration, Program
+from ..logs import LEVELS, setup_logging
 
 DEFAULT_LISTEN = '0.0.0.0:6060'
 DEFAULT_DIR = 'pipyx-repo'
@@ -41,7 +42,7 @@ def parse_args(argv):
                    help='run without a token; only allowed when listening on 127.0.0.1 or localhost')
     p.add_argument('--max-file-size', type=int, default=64 * 1024 * 1024, metavar='BYTES',
                    help='largest file (request body) accepted (default 64 MiB)')
-    p.add_argument('--log-level', default='info', choices=['debug', 'info', 'warn', 'error'])
+    p.add_argument('--log-level', default='info', choices=list(LEVELS))
     p.add_argument('--drain-timeout', type=float, default=10.0, metavar='S',
                    help='on SIGTERM/SIGINT, how long requests in flight may take to finish (default 10)')
     return p, p.parse_args(argv)
@@ -137,7 +138,6 @@ def check_token(token, host, allow_no_token):
 def main(argv=None):
     """Runs the repo server until SIGTERM/SIGINT; returns the exit code (2 for a usage error, 1 for a failure)."""
     parser, args = parse_args(sys.argv[1:] if argv is None else argv)
-    from ..cli import setup_logging
     setup_logging(args.log_level)
     try:
         host, port = parse_address(args.listen)
