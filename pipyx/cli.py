@@ -96,7 +96,7 @@ def main(argv=None):
     if args.watch and args.script is None:
         print('pipyx: --watch needs a script file or directory, not -e', file=sys.stderr)
         return 2
-    from .config import ScriptError
+    from .errors import ScriptError
     from .loader import load_program
     try:
         program = load_program(args.script, args.expression)
@@ -164,7 +164,7 @@ def run_remote(args):
 
 
 async def verify_remote(app):
-    from .config import ScriptError
+    from .errors import ScriptError
     from .remote import RepoError, NotFound
     app.repo.log_outages = False
     try:

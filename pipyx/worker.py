@@ -6,7 +6,7 @@ import signal
 import socket
 
 from ._native import ListenerState
-from .config import ScriptError
+from .errors import ScriptError
 from .loader import load_program
 
 log = logging.getLogger('pipyx')
