@@ -7,6 +7,7 @@ expression. The filter methods themselves live in pipyx/filters/, one module per
 import os
 
 from ._native import LayoutRef, ModuleScope, PipelineLayout
+from .address import format_address, parse_address
 from .errors import ScriptError, caller_location
 
 
@@ -119,9 +120,12 @@ class Configuration:
         """Starts the layout for a listening port: port is an int, 'addr:port' or '[v6addr]:port'. Options:
         idle_timeout (seconds without traffic either way before a connection is reset, default 60; 0 for none),
         backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext: serve TLS on the port)."""
-        address, port = parse_listen(port)
+        try:
+            address, port = parse_address(port)
+        except ValueError as e:
+            raise ScriptError('listen(): %s' % e, *caller_location()) from None
         loc = caller_location()
-        layout = self._module.new_layout('listen %s:%d' % (address, port), loc)
+        layout = self._module.new_layout('listen %s' % format_address(address, port), loc)
         layout.listen_options = dict(options)
         self._module.listens.append((address, port, layout))
         self._layout = layout
@@ -195,21 +199,6 @@ class Configuration:
         for name, namespace in names.items():
             self._module.scope.imports[name] = namespace
         return self
-
-
-def parse_listen(port):
-    if isinstance(port, int):
-        return '0.0.0.0', port
-    s = str(port)
-    if s.isdigit():
-        return '0.0.0.0', int(s)
-    if s.startswith('['):
-        host, _, p = s[1:].partition(']:')
-    else:
-        host, _, p = s.rpartition(':')
-    if not p.isdigit():
-        raise ScriptError("listen() takes a port or 'address:port', not %r" % (port,), *caller_location())
-    return host or '0.0.0.0', int(p)
 
 
 def filter_method(fn):

@@ -13,6 +13,7 @@ import os
 import ssl
 import sys
 
+from ..address import format_address, parse_address
 from ..config import Configuration, Program
 from ..logs import LEVELS, setup_logging
 
@@ -48,31 +49,15 @@ def parse_args(argv):
     return p, p.parse_args(argv)
 
 
-def parse_address(text):
-    """'ADDR:PORT', '[V6ADDR]:PORT' or 'PORT' -> (host, port); ValueError if it is none of those."""
-    text = str(text)
-    if text.isdigit():
-        host, port = '0.0.0.0', text
-    elif text.startswith('['):
-        host, sep, port = text[1:].partition(']:')
-        if not sep:
-            raise ValueError('bad address %r' % text)
-    else:
-        host, _, port = text.rpartition(':')
-    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise ValueError('bad address %r: give ADDR:PORT, e.g. 127.0.0.1:6060' % text)
-    return host, int(port)
-
-
 def build_program(api, host, port, max_body_size=None, tls=None):
     """The repo server as a pipyx Program: one listener whose pipeline answers with api.handle. tls: an
     ssl.SSLContext, which the Worker puts on the listening socket, so the pipeline sees plain HTTP. The admin page
     hangs off api.ui."""
     program = Program('<pipyx-repo>')
     module = program.module_for('<pipyx-repo>')
-    listen = '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
     options = {'ssl': tls} if tls is not None else {}
-    Configuration(module, None).listen(listen, **options).serve_http(api.handle, max_body_size=max_body_size)
+    Configuration(module, None).listen(format_address(host, port), **options).serve_http(
+        api.handle, max_body_size=max_body_size)
     program.resolve()
     return program
 
@@ -142,7 +127,7 @@ def main(argv=None):
     try:
         host, port = parse_address(args.listen)
     except ValueError as e:
-        print('pipyx-repo: error: %s' % e, file=sys.stderr)
+        print('pipyx-repo: error: --listen %s' % e, file=sys.stderr)
         return 2
     token = args.repo_token or os.environ.get('PIPYX_REPO_TOKEN') or None
     reason = check_token(token, host, args.allow_no_token)
