@@ -23,7 +23,8 @@ from pipyx.testing import layout
 
 from conftest import missing_peer
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pipyx.__file__)))
+PACKAGE = os.path.dirname(os.path.abspath(pipyx.__file__))
+PACKAGE_PARENT = os.path.dirname(PACKAGE)
 REFERENCE = os.path.join(PACKAGE_PARENT, 'docs', 'reference.md')
 
 
@@ -42,21 +43,22 @@ def written_methods(path):
 
 
 def module_path(name):
-    return importlib.import_module(name).__file__
+    """The source file of pipyx.<name>, found without importing it."""
+    return os.path.join(PACKAGE, *name.split('.')) + '.py'
 
 
 def filter_methods():
     """{method name: (module, class name, docstring)} of every filter method written under pipyx/filters/."""
     found = {}
     for m in filter_modules():
-        for cls, methods in written_methods(module_path('pipyx.filters.' + m)).items():
+        for cls, methods in written_methods(module_path('filters.' + m)).items():
             for name, doc in methods.items():
                 assert name not in found, '%s is written twice: in %s and in %s' % (name, found[name][0], m)
                 found[name] = (m, cls, doc)
     return found
 
 
-CORE = written_methods(module_path('pipyx.builder'))['PipelineBuilder']
+CORE = written_methods(module_path('builder'))['PipelineBuilder']
 FILTERS = filter_methods()
 
 
@@ -66,7 +68,7 @@ def public_methods(cls):
 
 def test_every_filter_module_holds_a_class_with_its_filter_methods():
     for m in filter_modules():
-        classes = written_methods(module_path('pipyx.filters.' + m))
+        classes = written_methods(module_path('filters.' + m))
         assert classes, 'pipyx/filters/%s.py writes no class with its filter method' % m
         for cls, methods in classes.items():
             assert methods, 'pipyx/filters/%s.py: %s has no filter method' % (m, cls)
