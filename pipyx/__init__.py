@@ -6,8 +6,8 @@
 from .__version__ import VERSION as __version__
 from ._native import (Data, Event, MessageStart, MessageEnd, StreamEnd, Message, RequestHead, ResponseHead, Headers,
                       HttpLimits, ctx)
-from .config import pipy, Configuration, ScriptError
-from . import filters as _filters  # noqa: F401  (adds the filter methods to Configuration)
+from .config import pipy, Configuration
+from .errors import ScriptError
 from . import algo
 
 __all__ = ['pipy', 'Message', 'Data', 'Event', 'MessageStart', 'MessageEnd', 'StreamEnd', 'RequestHead',

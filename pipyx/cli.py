@@ -7,6 +7,7 @@ import sys
 import time
 
 from .__version__ import VERSION
+from .logs import LEVELS, setup_logging
 
 USAGE_EXAMPLES = """examples:
   pipyx main.py                    run a script
@@ -32,7 +33,7 @@ def parse_args(argv):
                    help="run CODE instead of a script file; pipyx's public names are in scope")
     p.add_argument('--workers', type=int, default=1, metavar='N',
                    help='worker processes sharing each port with SO_REUSEPORT (default 1)')
-    p.add_argument('--log-level', default='info', choices=['debug', 'info', 'warn', 'error'],
+    p.add_argument('--log-level', default='info', choices=list(LEVELS),
                    help='how much to log (default info); debug adds tracebacks to errors')
     p.add_argument('--verify', action='store_true', help='load the script, report errors, and exit')
     p.add_argument('--drain-timeout', type=float, default=10.0, metavar='S',
@@ -52,15 +53,6 @@ def parse_args(argv):
     p.add_argument('--reuse-port', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--version', action='version', version='pipyx ' + VERSION)
     return p, p.parse_args(argv)
-
-
-def setup_logging(level):
-    logging.basicConfig(level={'debug': logging.DEBUG, 'info': logging.INFO, 'warn': logging.WARNING,
-                               'error': logging.ERROR}[level],
-                        format='%(asctime)s pipyx[%(process)d] %(levelname)s %(message)s',
-                        datefmt='%Y-%m-%d %H:%M:%S', stream=sys.stderr)
-    from . import errors, _native
-    _native.set_error_reporter(errors.report)
 
 
 # The options of the repo server (pipyx with no script): with only these, pipyx runs it.
@@ -104,7 +96,7 @@ def main(argv=None):
     if args.watch and args.script is None:
         print('pipyx: --watch needs a script file or directory, not -e', file=sys.stderr)
         return 2
-    from .config import ScriptError
+    from .errors import ScriptError
     from .loader import load_program
     try:
         program = load_program(args.script, args.expression)
@@ -172,7 +164,7 @@ def run_remote(args):
 
 
 async def verify_remote(app):
-    from .config import ScriptError
+    from .errors import ScriptError
     from .remote import RepoError, NotFound
     app.repo.log_outages = False
     try:

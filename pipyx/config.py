@@ -1,42 +1,50 @@
-"""Building pipeline layouts from a script: pipy(), listen(), pipeline(), .to(), and module import/export.
+"""What a script configures: pipy(), the Program and Modules it builds, and Configuration, the builder it chains.
 
 A script calls pipy(**context_variables) and chains filter methods on what it returns. Every filter method appends
 one filter prototype to the layout being built and returns the same Configuration, so a whole pipeline reads as one
-expression. The filter methods themselves live in pipyx/filters/, one module per filter or family.
+expression. The builder's core is pipyx.builder.PipelineBuilder; each filter's method lives in pipyx/filters/, one
+module per filter or family, and Configuration below lists them all.
 """
 import os
-import sys
 
-from ._native import LayoutRef, ModuleScope, PipelineLayout
+from ._native import ModuleScope, PipelineLayout
+from .errors import ScriptError, caller_location
+from .filters.branch import BranchMixin
+from .filters.connect import ConnectMixin
+from .filters.debug import DebugMixin
+from .filters.demux_http import DemuxHttpMixin
+from .filters.fork import ForkMixin
+from .filters.handle import HandleMixin
+from .filters.http_codec import HttpCodecMixin
+from .filters.link import LinkMixin
+from .filters.mqtt_codec import MqttCodecMixin
+from .filters.mux_http import MuxHttpMixin
+from .filters.proxy_cache import ProxyCacheMixin
+from .filters.replace import ReplaceMixin
+from .filters.serve_files import ServeFilesMixin
+from .filters.serve_http import ServeHttpMixin
+from .filters.throttle import ThrottleMixin
+from .filters.tunnel import TunnelMixin
+from .filters.use import UseMixin
+from .filters.wait import WaitMixin
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
+class Configuration(
+        # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
+        ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
+        # Connections and tunnels
+        ConnectMixin, TunnelMixin,
+        # Other protocols, and pacing
+        MqttCodecMixin, ThrottleMixin,
+        # Where a stream goes
+        LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
+        # Callbacks and debugging
+        HandleMixin, ReplaceMixin, DebugMixin):
+    """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
+    (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 
-class ScriptError(Exception):
-    """A script is wrong in a way the user must fix: carries the script's file and line."""
-
-    def __init__(self, message, filename=None, lineno=None):
-        super().__init__(message)
-        self.message, self.filename, self.lineno = message, filename, lineno
-
-    def __str__(self):
-        if self.filename and self.lineno:
-            where = '%s:%s: ' % (self.filename, self.lineno)
-        elif self.filename:
-            where = '%s: ' % self.filename
-        else:
-            where = ''
-        return where + self.message
-
-
-def caller_location():
-    """(filename, line) of the innermost frame outside pipyx: the script line that is configuring."""
-    f = sys._getframe(1)
-    while f is not None and os.path.dirname(os.path.abspath(f.f_code.co_filename)).startswith(_PACKAGE_DIR):
-        f = f.f_back
-    if f is None:
-        return None
-    return (f.f_code.co_filename, f.f_lineno)
+    listen(), pipeline(), to(), export() and import_() come from pipyx.builder.PipelineBuilder; every other method
+    adds a filter and is documented in its module under pipyx/filters/."""
 
 
 class Module:
@@ -131,117 +139,3 @@ def pipy(**context_variables):
     module = _program.module_for(location[0] if location else '<script>')
     module.scope.declare(context_variables)
     return Configuration(module, None)
-
-
-class Configuration:
-    """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
-    (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder."""
-
-    def __init__(self, module, layout):
-        self._module = module
-        self._layout = layout
-        self._open_ref = None        # the sub-pipeline the last filter still waits for, set by .to()
-
-    # -- layouts ---------------------------------------------------------------------------------------------------
-
-    def listen(self, port, **options):
-        """Starts the layout for a listening port: port is an int, 'addr:port' or '[v6addr]:port'. Options:
-        idle_timeout (seconds without traffic either way before a connection is reset, default 60; 0 for none),
-        backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext: serve TLS on the port)."""
-        address, port = parse_listen(port)
-        loc = caller_location()
-        layout = self._module.new_layout('listen %s:%d' % (address, port), loc)
-        layout.listen_options = dict(options)
-        self._module.listens.append((address, port, layout))
-        self._layout = layout
-        self._open_ref = None
-        return self
-
-    def pipeline(self, name):
-        """Starts a named layout that link(), demux_http().to(name) and the like can refer to."""
-        if name in self._module.named:
-            raise ScriptError("pipeline '%s' is defined twice" % name, *caller_location())
-        layout = self._module.new_layout(name, caller_location())
-        self._module.named[name] = layout
-        self._layout = layout
-        self._open_ref = None
-        return self
-
-    def to(self, target):
-        """Gives the last filter its sub-pipeline: the name of a pipeline, or a function that builds one from the
-        builder it is given, as in `.demux_http().to(lambda p: p.serve_http(...))`."""
-        ref = self._open_ref
-        if ref is None:
-            raise ScriptError('to() follows a filter that takes a sub-pipeline (demux_http, mux_http, link, ...)',
-                              *caller_location())
-        self._open_ref = None
-        self._bind(ref, target)
-        return self
-
-    def _bind(self, ref, target):
-        if isinstance(target, str):
-            ref.name = target
-        elif callable(target):
-            loc = caller_location()
-            layout = self._module.new_layout('%s:%s' % (os.path.basename(loc[0]), loc[1]) if loc else 'inline', loc)
-            target(Configuration(self._module, layout))
-            ref.layout = layout
-            ref.name = layout.name
-        else:
-            raise ScriptError('a sub-pipeline is a pipeline name or a function building one, not %s'
-                              % type(target).__name__, *caller_location())
-
-    def sub(self, target=None):
-        """A LayoutRef for a filter's sub-pipeline: bound now if target is given, else by the next .to()."""
-        ref = LayoutRef(None)
-        if target is not None:
-            self._bind(ref, target)
-        else:
-            self._open_ref = ref
-        return ref
-
-    def append(self, f):
-        """Appends a filter prototype (a pipyx._native.Filter) to the current layout."""
-        if self._layout is None:
-            raise ScriptError('%s() needs a pipeline first: call listen() or pipeline() before it' % f.describe(),
-                              *caller_location())
-        f.location = caller_location()
-        self._layout.append(f)
-        return self
-
-    # -- modules ---------------------------------------------------------------------------------------------------
-
-    def export(self, namespace, **variables):
-        """Declares context variables that other modules can import from `namespace`."""
-        self._module.scope.declare(variables)
-        self._module.exports.setdefault(namespace, set()).update(variables)
-        self._module.program.namespaces[namespace] = self._module
-        return self
-
-    def import_(self, **names):
-        """Makes context variables exported by other modules readable and writable here:
-        import_(target='proxy') imports 'target' from namespace 'proxy'."""
-        for name, namespace in names.items():
-            self._module.scope.imports[name] = namespace
-        return self
-
-
-def parse_listen(port):
-    if isinstance(port, int):
-        return '0.0.0.0', port
-    s = str(port)
-    if s.isdigit():
-        return '0.0.0.0', int(s)
-    if s.startswith('['):
-        host, _, p = s[1:].partition(']:')
-    else:
-        host, _, p = s.rpartition(':')
-    if not p.isdigit():
-        raise ScriptError("listen() takes a port or 'address:port', not %r" % (port,), *caller_location())
-    return host or '0.0.0.0', int(p)
-
-
-def filter_method(fn):
-    """Makes fn a method of Configuration: how each module in pipyx/filters adds its filter."""
-    setattr(Configuration, fn.__name__, fn)
-    return fn

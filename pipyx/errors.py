@@ -1,11 +1,39 @@
 """Reporting errors in user scripts the way a user can act on them: file:line and the message."""
 import logging
 import os
+import sys
 import traceback
 
 log = logging.getLogger('pipyx')
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
+
+
+class ScriptError(Exception):
+    """A script is wrong in a way the user must fix: carries the script's file and line."""
+
+    def __init__(self, message, filename=None, lineno=None):
+        super().__init__(message)
+        self.message, self.filename, self.lineno = message, filename, lineno
+
+    def __str__(self):
+        if self.filename and self.lineno:
+            where = '%s:%s: ' % (self.filename, self.lineno)
+        elif self.filename:
+            where = '%s: ' % self.filename
+        else:
+            where = ''
+        return where + self.message
+
+
+def caller_location():
+    """(filename, line) of the innermost frame outside pipyx: the script line that is configuring."""
+    f = sys._getframe(1)
+    while f is not None and os.path.dirname(os.path.abspath(f.f_code.co_filename)).startswith(_PACKAGE_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return (f.f_code.co_filename, f.f_lineno)
 
 
 def _is_user_file(filename):

@@ -3,8 +3,8 @@ import os
 import sys
 
 from . import config
-from .config import Program, ScriptError
-from .errors import user_frame
+from .config import Program
+from .errors import ScriptError, user_frame
 
 
 def load_module(program, path):

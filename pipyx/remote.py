@@ -25,7 +25,7 @@ import time
 import urllib.parse
 
 from .__version__ import VERSION
-from .config import ScriptError
+from .errors import ScriptError
 from .loader import load_program
 
 log = logging.getLogger('pipyx')

@@ -6,8 +6,7 @@ import signal
 import socket
 
 from ._native import ListenerState
-from .config import ScriptError
-from .loader import load_program
+from .errors import ScriptError
 
 log = logging.getLogger('pipyx')
 
@@ -143,14 +142,3 @@ class Worker:
         for _, state in self.listeners.values():
             state.abort_all()
         await asyncio.sleep(0)
-
-
-def run_worker(script, expression, reuse_port, drain_timeout):
-    import uvloop
-
-    def load():
-        return load_program(script, expression)
-
-    program = load()
-    worker = Worker(load, reuse_port, drain_timeout)
-    uvloop.run(worker.run(program))

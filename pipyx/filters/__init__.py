@@ -1,3 +1,5 @@
-"""The filters a script chains. Importing this package adds each filter's method to Configuration."""
-from . import (serve_http, demux_http, mux_http, http_codec, connect, handle, replace, debug, link, branch, fork,
-               use, wait, tunnel, throttle, mqtt_codec, serve_files, proxy_cache)  # noqa: F401
+"""The filter methods a script chains, one module per filter or small family, named after the filter.
+
+Each module holds a mixin class that extends pipyx.builder.PipelineBuilder with its filter's method;
+pipyx.config.Configuration inherits them all.
+"""

@@ -1,16 +1,16 @@
 """connect: the stream's bytes to and from a TCP connection."""
 from .._native import Connect, ConnectOptions
-from ..config import filter_method
+from ..builder import PipelineBuilder
 
 
-@filter_method
-def connect(self, target, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, buffer_limit=1 << 20):
-    """Opens a TCP connection to target ('host:port', or a callable returning it, evaluated when the stream starts)
-    on the first event; Data goes out to it, what it sends comes out as Data, and its close as StreamEnd (with
-    ConnectionRefused, ConnectionTimeout, ReadTimeout, IdleTimeout, ... when it fails).
+class ConnectMixin(PipelineBuilder):
+    def connect(self, target, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, buffer_limit=1 << 20):
+        """Opens a TCP connection to target ('host:port', or a callable returning it, evaluated when the stream
+        starts) on the first event; Data goes out to it, what it sends comes out as Data, and its close as StreamEnd
+        (with ConnectionRefused, ConnectionTimeout, ReadTimeout, IdleTimeout, ... when it fails).
 
-    connect_timeout: to establish the connection. read_timeout: after the last send, the longest wait for the first byte
-    of the reply. idle_timeout: the longest time with no traffic either way. buffer_limit: bytes held while
-    connecting before the sender is paused. 0 turns a timeout off.
-    """
-    return self.append(Connect(target, ConnectOptions(connect_timeout, read_timeout, idle_timeout, buffer_limit)))
+        connect_timeout: to establish the connection. read_timeout: after the last send, the longest wait for the
+        first byte of the reply. idle_timeout: the longest time with no traffic either way. buffer_limit: bytes held
+        while connecting before the sender is paused. 0 turns a timeout off.
+        """
+        return self.append(Connect(target, ConnectOptions(connect_timeout, read_timeout, idle_timeout, buffer_limit)))

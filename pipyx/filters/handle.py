@@ -1,23 +1,38 @@
 """The handle_* family: callbacks that look at events and let them pass unchanged."""
-from .._native import HandleFilter
-from ..config import filter_method
+from .._native import DEFAULT_MESSAGE_SIZE_LIMIT, KIND_NAMES, HandleFilter
+from ..builder import PipelineBuilder
 
-_KINDS = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
-
-
-def _make(kind_index, name):
-    def method(self, callback, *, size_limit=16 * 1024 * 1024):
-        return self.append(HandleFilter(kind_index, callback, size_limit))
-    method.__name__ = name
-    what = name[len('handle_'):].replace('_', ' ')
-    method.__doc__ = (
-        'Calls callback(%s) and passes every event on unchanged. If the callback returns an awaitable, the '
-        "stream's events wait until it is done." % ('Message — the whole message, body up to size_limit — at '
-                                                    'each message end' if what == 'message' else
-                                                    'the first event' if what == 'stream start' else
-                                                    'each %s event' % what))
-    return method
+_kind = KIND_NAMES.index
 
 
-for _i, _k in enumerate(_KINDS):
-    filter_method(_make(_i, 'handle_' + _k))
+class HandleMixin(PipelineBuilder):
+    def handle_stream_start(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(event) with the stream's first event, whatever it is, and passes every event on unchanged.
+        If the callback returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('stream_start'), callback, size_limit))
+
+    def handle_message_start(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(MessageStart) at each message start and passes every event on unchanged. If the callback
+        returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('message_start'), callback, size_limit))
+
+    def handle_data(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(Data) for each Data event and passes every event on unchanged. If the callback returns an
+        awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('data'), callback, size_limit))
+
+    def handle_message(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(Message) at each message end with the whole message — its body up to size_limit bytes —
+        and passes every event on unchanged. If the callback returns an awaitable, the stream's events wait until it
+        is done."""
+        return self.append(HandleFilter(_kind('message'), callback, size_limit))
+
+    def handle_message_end(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(MessageEnd) at each message end and passes every event on unchanged. If the callback
+        returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('message_end'), callback, size_limit))
+
+    def handle_stream_end(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Calls callback(StreamEnd) when the stream ends and passes every event on unchanged. If the callback
+        returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('stream_end'), callback, size_limit))

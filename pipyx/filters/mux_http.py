@@ -1,21 +1,21 @@
 """mux_http: send requests over pooled upstream sessions."""
 from .._native import MuxHTTP, MuxOptions
-from ..config import filter_method
+from ..builder import PipelineBuilder
 from ._options import http_limits
 
 
-@filter_method
-def mux_http(self, target=None, *, session_key=None, max_idle=60.0, max_messages=0, max_header_size=None,
-             max_header_count=None):
-    """Encodes each request message onto an upstream session and outputs the response message decoded from it.
+class MuxHttpMixin(PipelineBuilder):
+    def mux_http(self, target=None, *, session_key=None, max_idle=60.0, max_messages=0, max_header_size=None,
+                 max_header_count=None):
+        """Encodes each request message onto an upstream session and outputs the response message decoded from it.
 
-    A session is an instance of the sub-pipeline (target, or the one given by the following .to()), typically
-    `connect(address)`. Sessions are pooled by session_key (a value or a callable evaluated per request); by
-    default the key is the target of the connect() the session pipeline starts with, so each upstream gets its own
-    pool. A session serves one request at a time, goes back to its pool when the response is complete, is closed
-    after max_idle seconds unused or after max_messages requests (0: no limit). A pooled connection that the
-    upstream closed before answering is retried once on a new one.
-    """
-    ref = self.sub(target)
-    limits = http_limits(max_header_size, max_header_count, None, 0)
-    return self.append(MuxHTTP(ref, session_key, MuxOptions(max_idle, max_messages, limits)))
+        A session is an instance of the sub-pipeline (target, or the one given by the following .to()), typically
+        `connect(address)`. Sessions are pooled by session_key (a value or a callable evaluated per request); by
+        default the key is the target of the connect() the session pipeline starts with, so each upstream gets its
+        own pool. A session serves one request at a time, goes back to its pool when the response is complete, is
+        closed after max_idle seconds unused or after max_messages requests (0: no limit). A pooled connection that
+        the upstream closed before answering is retried once on a new one.
+        """
+        ref = self.sub(target)
+        limits = http_limits(max_header_size, max_header_count, None, 0)
+        return self.append(MuxHTTP(ref, session_key, MuxOptions(max_idle, max_messages, limits)))

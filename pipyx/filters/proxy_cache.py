@@ -19,66 +19,69 @@ Otherwise it is passed on unstored — rare (browsers do not pipeline), and neve
 import itertools
 
 from .._native import LinkFilter, ctx
-from ..config import filter_method, ScriptError, caller_location
+from ..errors import ScriptError, caller_location
 from ..files.proxy_cache import ResponseCache, HIT, MISS
+from .branch import BranchMixin
+from .handle import HandleMixin
+from .replace import ReplaceMixin
 
 _ids = itertools.count(1)
 
 
-@filter_method
-def proxy_cache(self, cache, target=None):
-    """Answers GET and HEAD requests from cache (a pipyx.files.ResponseCache) when it holds a fresh response, and
-    otherwise sends them through target (a pipeline name or builder; or the following .to()), typically
-    `mux_http().to(connect(...))`, storing the responses the cache may keep. Use it in a demux_http request
-    pipeline."""
-    if not isinstance(cache, ResponseCache):
-        raise ScriptError('proxy_cache() takes a pipyx.files.ResponseCache, not %s' % type(cache).__name__,
-                          *caller_location())
-    upstream = self.sub(target)
-    name = '_proxy_cache_%d' % next(_ids)
-    # Per connection: [MISS requests in flight, token of the lone one, HIT response, route of the latest request].
-    self._module.scope.declare({name: [0, None, None, None]})
+class ProxyCacheMixin(BranchMixin, HandleMixin, ReplaceMixin):
+    def proxy_cache(self, cache, target=None):
+        """Answers GET and HEAD requests from cache (a pipyx.files.ResponseCache) when it holds a fresh response, and
+        otherwise sends them through target (a pipeline name or builder; or the following .to()), typically
+        `mux_http().to(connect(...))`, storing the responses the cache may keep. Use it in a demux_http request
+        pipeline."""
+        if not isinstance(cache, ResponseCache):
+            raise ScriptError('proxy_cache() takes a pipyx.files.ResponseCache, not %s' % type(cache).__name__,
+                              *caller_location())
+        upstream = self.sub(target)
+        name = '_proxy_cache_%d' % next(_ids)
+        # Per connection: [MISS requests in flight, token of the lone one, HIT response, route of the latest request].
+        self._module.scope.declare({name: [0, None, None, None]})
 
-    def lookup(start):
-        st = getattr(ctx, name)
-        route, value = cache.lookup(start.head)
-        st[3] = route
-        if route == HIT:
-            st[2] = cache.answer(value, start.head)
-        elif route == MISS:
-            st[0] += 1
-            st[1] = value if st[0] == 1 else None
+        def lookup(start):
+            st = getattr(ctx, name)
+            route, value = cache.lookup(start.head)
+            st[3] = route
+            if route == HIT:
+                st[2] = cache.answer(value, start.head)
+            elif route == MISS:
+                st[0] += 1
+                st[1] = value if st[0] == 1 else None
 
-    def answer(_request):
-        st = getattr(ctx, name)
-        response, st[2] = st[2], None
-        return response
+        def answer(_request):
+            st = getattr(ctx, name)
+            response, st[2] = st[2], None
+            return response
 
-    def done(_end):
-        st = getattr(ctx, name)
-        st[0] -= 1
-        if st[0] <= 0:
-            st[0], st[1] = 0, None
+        def done(_end):
+            st = getattr(ctx, name)
+            st[0] -= 1
+            if st[0] <= 0:
+                st[0], st[1] = 0, None
 
-    def store(response):
-        st = getattr(ctx, name)
-        if st[0] == 1 and st[1] is not None:
-            token, st[1] = st[1], None
-            cache.store(token, response)
+        def store(response):
+            st = getattr(ctx, name)
+            if st[0] == 1 and st[1] is not None:
+                token, st[1] = st[1], None
+                cache.store(token, response)
 
-    def mark(start):
-        start.head.headers[cache.cache_header] = 'miss'
+        def mark(start):
+            start.head.headers[cache.cache_header] = 'miss'
 
-    def via_upstream(p, storing):
-        if storing:
-            p.handle_stream_end(done)
-        p.append(LinkFilter(upstream))
-        if cache.cache_header:
-            p.handle_message_start(mark)
-        if storing:
-            p.handle_message(store, size_limit=cache.max_entry_size + 1)
+        def via_upstream(p, storing):
+            if storing:
+                p.handle_stream_end(done)
+            p.append(LinkFilter(upstream))
+            if cache.cache_header:
+                p.handle_message_start(mark)
+            if storing:
+                p.handle_message(store, size_limit=cache.max_entry_size + 1)
 
-    return self.handle_message_start(lookup).branch(
-        lambda: getattr(ctx, name)[3] == HIT, lambda p: p.replace_message(answer),
-        lambda: getattr(ctx, name)[3] == MISS, lambda p: via_upstream(p, True),
-        lambda p: via_upstream(p, False))
+        return self.handle_message_start(lookup).branch(
+            lambda: getattr(ctx, name)[3] == HIT, lambda p: p.replace_message(answer),
+            lambda: getattr(ctx, name)[3] == MISS, lambda p: via_upstream(p, True),
+            lambda p: via_upstream(p, False))

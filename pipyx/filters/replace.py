@@ -1,22 +1,49 @@
-"""The replace_* family: callbacks whose return value takes the place of the events they are given."""
-from .._native import ReplaceFilter
-from ..config import filter_method
+"""The replace_* family: callbacks whose return value takes the place of the events they are given.
 
-_KINDS = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
+What a replacement returns (or is, when it is not callable) becomes events: an event as it is, a Message as
+MessageStart, Data, MessageEnd, bytes or str as Data, a list of these in turn, None as nothing (the event is
+dropped), an awaitable of any of these once it is done.
+"""
+from .._native import DEFAULT_MESSAGE_SIZE_LIMIT, KIND_NAMES, ReplaceFilter
+from ..builder import PipelineBuilder
 
-
-def _make(kind_index, name):
-    def method(self, replacement=None, *, size_limit=16 * 1024 * 1024):
-        return self.append(ReplaceFilter(kind_index, replacement, size_limit))
-    method.__name__ = name
-    what = name[len('replace_'):].replace('_', ' ')
-    method.__doc__ = (
-        'Replaces %s with what replacement returns (or with replacement itself if it is not callable): an event, a '
-        'Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of one.'
-        % ('each whole message (body up to size_limit)' if what == 'message' else
-           "the stream's first event" if what == 'stream start' else 'each %s event' % what))
-    return method
+_kind = KIND_NAMES.index
 
 
-for _i, _k in enumerate(_KINDS):
-    filter_method(_make(_i, 'replace_' + _k))
+class ReplaceMixin(PipelineBuilder):
+    def replace_stream_start(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces the stream's first event with what replacement(event) returns, or with replacement itself if it
+        is not callable: an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an
+        awaitable of one. The other events pass unchanged."""
+        return self.append(ReplaceFilter(_kind('stream_start'), replacement, size_limit))
+
+    def replace_message_start(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces each MessageStart with what replacement(event) returns, or with replacement itself if it is not
+        callable: an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of
+        one. The other events pass unchanged."""
+        return self.append(ReplaceFilter(_kind('message_start'), replacement, size_limit))
+
+    def replace_data(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces each Data with what replacement(data) returns, or with replacement itself if it is not callable:
+        an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of one. The
+        other events pass unchanged."""
+        return self.append(ReplaceFilter(_kind('data'), replacement, size_limit))
+
+    def replace_message(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces each whole message (MessageStart, Data, MessageEnd) with what replacement(Message) returns at its
+        end — the Message holds its body up to size_limit bytes — or with replacement itself if it is not callable:
+        an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of one. Events
+        outside messages pass unchanged."""
+        return self.append(ReplaceFilter(_kind('message'), replacement, size_limit))
+
+    def replace_message_end(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces each MessageEnd with what replacement(event) returns, or with replacement itself if it is not
+        callable: an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of
+        one. The other events pass unchanged."""
+        return self.append(ReplaceFilter(_kind('message_end'), replacement, size_limit))
+
+    def replace_stream_end(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces the StreamEnd with what replacement(event) returns, or with replacement itself if it is not
+        callable: an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of
+        one. The other events pass unchanged."""
+        return self.append(ReplaceFilter(_kind('stream_end'), replacement, size_limit))

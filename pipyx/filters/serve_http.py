@@ -1,23 +1,23 @@
 """serve_http: answer HTTP requests with a handler."""
-from .._native import ServeHTTP, FileAnswerer
-from ..config import filter_method
+from .._native import FileAnswerer, ServeHTTP
+from ..builder import PipelineBuilder
 from ._options import http_limits
 
 
-@filter_method
-def serve_http(self, handler, *, max_header_size=None, max_header_count=None, max_line_size=None,
-               max_body_size=None):
-    """Decodes HTTP/1.x requests from the stream's bytes and writes back handler's answers, in request order.
+class ServeHttpMixin(PipelineBuilder):
+    def serve_http(self, handler, *, max_header_size=None, max_header_count=None, max_line_size=None,
+                   max_body_size=None):
+        """Decodes HTTP/1.x requests from the stream's bytes and writes back handler's answers, in request order.
 
-    handler is a Message (or str/bytes body) sent for every request — encoded once and reused — or a
-    callable taking the request Message and returning a Message, str, bytes, None (an empty 200), or an awaitable
-    of one. An exception in the handler answers 500 and is logged with the script's line.
+        handler is a Message (or str/bytes body) sent for every request — encoded once and reused — or a
+        callable taking the request Message and returning a Message, str, bytes, None (an empty 200), or an
+        awaitable of one. An exception in the handler answers 500 and is logged with the script's line.
 
-    Limits: max_header_size (16 KiB, 431), max_header_count (100, 431), max_line_size (8 KiB, 414),
-    max_body_size (64 MiB, 413; 0 for none).
-    """
-    return self.append(ServeHTTP(handler, http_limits(max_header_size, max_header_count, max_line_size,
-                                                      max_body_size), _fast_path(handler)))
+        Limits: max_header_size (16 KiB, 431), max_header_count (100, 431), max_line_size (8 KiB, 414),
+        max_body_size (64 MiB, 413; 0 for none).
+        """
+        return self.append(ServeHTTP(handler, http_limits(max_header_size, max_header_count, max_line_size,
+                                                          max_body_size), _fast_path(handler)))
 
 
 def _fast_path(handler):

@@ -13,7 +13,9 @@ import os
 import ssl
 import sys
 
+from ..address import format_address, parse_address
 from ..config import Configuration, Program
+from ..logs import LEVELS, setup_logging
 
 DEFAULT_LISTEN = '0.0.0.0:6060'
 DEFAULT_DIR = 'pipyx-repo'
@@ -41,26 +43,10 @@ def parse_args(argv):
                    help='run without a token; only allowed when listening on 127.0.0.1 or localhost')
     p.add_argument('--max-file-size', type=int, default=64 * 1024 * 1024, metavar='BYTES',
                    help='largest file (request body) accepted (default 64 MiB)')
-    p.add_argument('--log-level', default='info', choices=['debug', 'info', 'warn', 'error'])
+    p.add_argument('--log-level', default='info', choices=list(LEVELS))
     p.add_argument('--drain-timeout', type=float, default=10.0, metavar='S',
                    help='on SIGTERM/SIGINT, how long requests in flight may take to finish (default 10)')
     return p, p.parse_args(argv)
-
-
-def parse_address(text):
-    """'ADDR:PORT', '[V6ADDR]:PORT' or 'PORT' -> (host, port); ValueError if it is none of those."""
-    text = str(text)
-    if text.isdigit():
-        host, port = '0.0.0.0', text
-    elif text.startswith('['):
-        host, sep, port = text[1:].partition(']:')
-        if not sep:
-            raise ValueError('bad address %r' % text)
-    else:
-        host, _, port = text.rpartition(':')
-    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise ValueError('bad address %r: give ADDR:PORT, e.g. 127.0.0.1:6060' % text)
-    return host, int(port)
 
 
 def build_program(api, host, port, max_body_size=None, tls=None):
@@ -69,9 +55,9 @@ def build_program(api, host, port, max_body_size=None, tls=None):
     hangs off api.ui."""
     program = Program('<pipyx-repo>')
     module = program.module_for('<pipyx-repo>')
-    listen = '[%s]:%d' % (host, port) if ':' in host else '%s:%d' % (host, port)
     options = {'ssl': tls} if tls is not None else {}
-    Configuration(module, None).listen(listen, **options).serve_http(api.handle, max_body_size=max_body_size)
+    Configuration(module, None).listen(format_address(host, port), **options).serve_http(
+        api.handle, max_body_size=max_body_size)
     program.resolve()
     return program
 
@@ -137,12 +123,11 @@ def check_token(token, host, allow_no_token):
 def main(argv=None):
     """Runs the repo server until SIGTERM/SIGINT; returns the exit code (2 for a usage error, 1 for a failure)."""
     parser, args = parse_args(sys.argv[1:] if argv is None else argv)
-    from ..cli import setup_logging
     setup_logging(args.log_level)
     try:
         host, port = parse_address(args.listen)
     except ValueError as e:
-        print('pipyx-repo: error: %s' % e, file=sys.stderr)
+        print('pipyx-repo: error: --listen %s' % e, file=sys.stderr)
         return 2
     token = args.repo_token or os.environ.get('PIPYX_REPO_TOKEN') or None
     reason = check_token(token, host, args.allow_no_token)

@@ -1,0 +1,628 @@
+"""The per-event path of pipyx, built from native/ by Cython: events, heads, filters, pipelines and the sockets.
+
+Scripts meet a few of these names through `pipyx` (Data, the events, Message, the HTTP heads, Headers, HttpLimits,
+ctx); the rest are what the filter methods of pipyx/filters/ and the worker build on. test/core/test_native_stub.py
+checks this file against the built module.
+"""
+import asyncio
+import os
+from typing import Any, Awaitable, Callable, ClassVar, Final, Iterable, Mapping
+
+# A value a filter takes either as it is, or as a callable evaluated for each stream (or message).
+_PerStream = Any
+
+# What a callback may give back in place of events: see replace_* in docs/reference.md.
+_Replacement = Any
+
+# -- constants ---------------------------------------------------------------------------------------------------
+
+DEFAULT_MESSAGE_SIZE_LIMIT: Final[int]
+"""The most body bytes handle_message/replace_message collect into a Message, by default (16 MiB)."""
+
+KIND_NAMES: Final[tuple[str, ...]]
+"""The event kinds of the handle_* and replace_* filters, by their `kind` index."""
+
+STREAM_END_ERRORS: Final[tuple[str, ...]]
+"""The reasons a stream can end with (StreamEnd.error); None is a normal end."""
+
+HOP_BY_HOP: Final[frozenset[str]]
+"""Header names an intermediary must not forward as they are: hop-by-hop ones, and the framing it redoes."""
+
+STATUS_TEXT: Final[dict[int, str]]
+"""The reason phrase of each HTTP status code pipyx knows."""
+
+ctx: ContextAccess
+"""The context variables of the stream whose callback is running."""
+
+
+def set_error_reporter(fn: Callable[[BaseException, tuple[str, int] | None], object] | None) -> None:
+    """Sets what errors in user callbacks are reported to: fn(exception, filter location)."""
+
+
+# -- data and events ---------------------------------------------------------------------------------------------
+
+class Event:
+    """Base of the four events that flow through pipelines."""
+
+
+class FileHandle:
+    """An open file descriptor shared by the responses that send from it; closed when the last one lets it go."""
+
+
+class FileChunk:
+    """A span of a file in place of its bytes, as a chunk of a Data (see Data.file)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def length(self) -> int: ...
+    def __len__(self) -> int: ...
+    def __bytes__(self) -> bytes:
+        """The bytes of the span, read from the file now."""
+
+
+class Data(Event):
+    """A chunk of a stream's bytes: push, shift and slice without copying; to_bytes()/to_str() to read it."""
+
+    def __init__(self, content: bytes | bytearray | memoryview | str | Data | None = None) -> None: ...
+    def push(self, content: bytes | bytearray | memoryview | str | Data) -> Data:
+        """Append bytes, str (as UTF-8), or another Data's chunks. Returns self."""
+    def chunks(self) -> list[bytes | memoryview | FileChunk]:
+        """The chunks, in order, as bytes-like objects."""
+    def shift(self, n: int) -> Data:
+        """Remove the first n bytes and return them as a new Data."""
+    def slice(self, start: int, end: int = -1) -> Data:
+        """A new Data with bytes [start, end) of this one, sharing its chunks."""
+    @staticmethod
+    def file(path: str | os.PathLike[str], offset: int = 0, length: int | None = None) -> Data:
+        """A Data standing for `length` bytes of the file at `path` from `offset` (to its end when length is None),
+        not read: a server sends it straight from the file (sendfile)."""
+    def to_bytes(self) -> bytes:
+        """All the bytes, joined (no copy when there is one bytes chunk)."""
+    def to_str(self, encoding: str = 'utf-8', errors: str = 'strict') -> str:
+        """The bytes decoded as text (UTF-8 by default)."""
+    @property
+    def size(self) -> int: ...
+    def __len__(self) -> int: ...
+    def __bytes__(self) -> bytes: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+
+class MessageStart(Event):
+    """Begins a message; head is the protocol's head object (an HTTP RequestHead or ResponseHead, a dict, ...)."""
+
+    head: Any
+    def __init__(self, head: Any = None) -> None: ...
+
+
+class MessageEnd(Event):
+    """Ends a message; tail carries trailers, payload anything a filter wants to pass along with the end."""
+
+    tail: Any
+    payload: Any
+    def __init__(self, tail: Any = None, payload: Any = None) -> None: ...
+
+
+class StreamEnd(Event):
+    """Ends a stream; error is None for a normal end, else one of STREAM_END_ERRORS."""
+
+    error: str | None
+    def __init__(self, error: str | None = None) -> None: ...
+
+
+class Message:
+    """A whole message: head (protocol-specific: for HTTP a dict or RequestHead/ResponseHead), body (Data), tail.
+    Message(body) with a str, bytes or Data alone makes a message with no head."""
+
+    head: Any
+    body: Data
+    tail: Any
+    def __init__(self, head: Any = None, body: bytes | bytearray | memoryview | str | Data | None = None,
+                 tail: Any = None) -> None: ...
+
+
+# -- HTTP heads --------------------------------------------------------------------------------------------------
+
+class Headers(dict[str, Any]):
+    """Header fields by lower-case name. Values are str; repeated Set-Cookie fields are a list of str."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __setitem__(self, key: str, value: Any, /) -> None: ...
+    def __delitem__(self, key: str, /) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def pop(self, key: str, *default: Any) -> Any: ...
+    def popitem(self) -> tuple[str, Any]: ...
+    def setdefault(self, key: str, default: Any = None) -> Any: ...
+    def update(self, *args: Any, **kwargs: Any) -> None: ...
+    def clear(self) -> None: ...
+
+
+class HttpHead:
+    """What request and response heads share: protocol version, headers, and the framing the scanner found."""
+
+    version: int
+    """10 for HTTP/1.0, 11 for HTTP/1.1."""
+    content_length: int
+    """-1 when the head gave none."""
+    chunked: bool
+    keep_alive: bool
+    """What the sender asked for, with its version's default."""
+    connection_upgrade: bool
+    expect_continue: bool
+    @property
+    def headers(self) -> Headers: ...
+    @headers.setter
+    def headers(self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> None: ...
+    @property
+    def protocol(self) -> str:
+        """'HTTP/1.0' or 'HTTP/1.1'."""
+    @protocol.setter
+    def protocol(self, value: str) -> None: ...
+    def copy(self) -> HttpHead:
+        """A copy whose changes do not touch this head."""
+
+
+class RequestHead(HttpHead):
+    """An HTTP request head: method, path, protocol, headers (see Headers)."""
+
+    line_modified: bool
+    def __init__(self, method: str = 'GET', path: str = '/', headers: Mapping[str, Any] | None = None,
+                 protocol: str = 'HTTP/1.1') -> None: ...
+    @property
+    def method(self) -> str: ...
+    @method.setter
+    def method(self, value: str) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @path.setter
+    def path(self, value: str) -> None: ...
+    def __getitem__(self, key: str, /) -> Any:
+        """head['method'] is head.method: a head reads like the dict a script may give instead."""
+
+
+class ResponseHead(HttpHead):
+    """An HTTP response head: status, status_text, protocol, headers (see Headers)."""
+
+    status: int
+    def __init__(self, status: int = 200, headers: Mapping[str, Any] | None = None, status_text: str | None = None,
+                 protocol: str = 'HTTP/1.1') -> None: ...
+    @property
+    def status_text(self) -> str:
+        """The reason phrase: as received, as set, or the standard one for the status."""
+    @status_text.setter
+    def status_text(self, value: str | None) -> None: ...
+    def __getitem__(self, key: str, /) -> Any:
+        """head['status'] is head.status: a head reads like the dict a script may give instead."""
+
+
+class HttpLimits:
+    """Limits for decoding HTTP/1.x. Exceeding a head limit answers 431 (414 for the request line), the body 413."""
+
+    max_header_size: int
+    max_header_count: int
+    max_line_size: int
+    max_body_size: int
+    """0: no limit."""
+    def __init__(self, max_header_size: int = 16384, max_header_count: int = 100, max_line_size: int = 8192,
+                 max_body_size: int = 67108864) -> None: ...
+
+
+# -- context -----------------------------------------------------------------------------------------------------
+
+class ModuleScope:
+    """The variables one script module declares, exports and imports."""
+
+    filename: str
+    defaults: dict[str, Any]
+    """Name -> initial value (own variables and exported ones)."""
+    imports: dict[str, Any]
+    """Name -> the ModuleScope that exports it (the namespace's name until the program is resolved)."""
+    def __init__(self, filename: str, defaults: Mapping[str, Any] | None = None) -> None: ...
+    def declare(self, names: dict[str, Any]) -> None:
+        """Adds context variables and their initial values."""
+
+
+class Context:
+    """The values of context variables for one stream, and what the stream knows of its connection."""
+
+    inbound: InboundInfo | None
+    def __init__(self, inbound: InboundInfo | None = None) -> None: ...
+
+
+class ContextAccess:
+    """`ctx`: the context variables of the stream whose callback is running, read and written as attributes.
+    Only names declared with pipy(...) or imported with import_(...) exist; `ctx.inbound` tells the addresses of
+    the stream's connection."""
+
+    def __getattr__(self, name: str) -> Any: ...
+    def __setattr__(self, name: str, value: Any, /) -> None: ...
+
+
+class InboundInfo:
+    """ctx.inbound: the addresses of the stream's connection."""
+
+    remote_address: str | None
+    remote_port: int | None
+    local_address: str | None
+    local_port: int | None
+    def __init__(self, peer: tuple[Any, ...] | None, local: tuple[Any, ...] | None) -> None: ...
+
+
+# -- pipelines ---------------------------------------------------------------------------------------------------
+
+class EventTarget:
+    """Anything that takes events: a filter, a pipeline, the writer of a connection."""
+
+    def input(self, evt: Event) -> None:
+        """Feed an event from Python (tests, plugins)."""
+
+
+class EventCollector(EventTarget):
+    """Keeps every event it is given, or passes each to a Python callable."""
+
+    events: list[Event]
+    def __init__(self, fn: Callable[[Event], object] | None = None) -> None: ...
+
+
+class Filter(EventTarget):
+    """Base of every filter. Prototypes live in layouts; clone() makes the instance for one pipeline."""
+
+    location: tuple[str, int] | None
+    """(filename, line) of the script line that added this filter."""
+    def sub_layouts(self) -> tuple[LayoutRef, ...]:
+        """The LayoutRefs of the sub-pipelines this filter starts (to resolve names after loading)."""
+    def describe(self) -> str:
+        """What the filter is, in words a script author recognizes: 'connect(host:port)', 'demux_http -> name'."""
+
+
+class LayoutRef:
+    """A sub-pipeline named before it is defined; resolved once the script has loaded."""
+
+    name: Any
+    """The pipeline's name: a str, or (module file, name) for a pipeline of another module."""
+    layout: PipelineLayout | None
+    def __init__(self, name: Any) -> None: ...
+
+
+class PipelineLayout:
+    """The template of a pipeline: its filters' prototypes, in order."""
+
+    name: str
+    filters: list[Filter]
+    scope: ModuleScope
+    listen_options: dict[str, Any] | None
+    """For layouts made by listen()."""
+    location: tuple[str, int] | None
+    def __init__(self, name: str, scope: ModuleScope, location: tuple[str, int] | None = None) -> None: ...
+    def append(self, f: Filter) -> Filter: ...
+    def start(self, output: EventTarget | None = None, context: Context | None = None) -> Pipeline:
+        """Make an instance from Python (tests, tools); events it outputs go to output (an EventTarget)."""
+
+
+class Pipeline(EventTarget):
+    """One running instance of a layout."""
+
+    context: Context
+    def close(self) -> None: ...
+    @property
+    def name(self) -> str: ...
+
+
+class Endpoint(Filter):
+    """A socket's side of a pipeline: it reads into one and writes what comes out of one."""
+
+
+# -- filters: callbacks, flow, debugging -------------------------------------------------------------------------
+
+class CallbackFilter(Filter):
+    """A filter that calls user code and may have to wait for what it returns; events meanwhile are held."""
+
+
+class HandleFilter(CallbackFilter):
+    """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
+
+    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...) -> None: ...
+
+
+class ReplaceFilter(CallbackFilter):
+    """replace_<kind>(callback or value): puts what the callback returns in place of the event or message."""
+
+    def __init__(self, kind: int, fn: Callable[[Any], _Replacement] | _Replacement, size_limit: int = ...) -> None: ...
+
+
+class DumpFilter(Filter):
+    """dump(tag=''): prints every event that passes, for debugging; passes them on unchanged."""
+
+    def __init__(self, tag: _PerStream = '') -> None: ...
+
+
+class PrintFilter(Filter):
+    """print(): writes the Data that passes to standard output as text; passes every event on."""
+
+
+class LinkFilter(Filter):
+    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here."""
+
+    def __init__(self, target: LayoutRef) -> None: ...
+
+
+class BranchFilter(Filter):
+    """branch(cond1, pipeline1, ..., default): on the stream's first event, picks the first pipeline whose
+    condition is true; None as a pipeline passes the stream straight on."""
+
+    def __init__(self, conditions: Iterable[_PerStream], targets: Iterable[LayoutRef | None],
+                 default: LayoutRef | None) -> None: ...
+
+
+class ForkFilter(Filter):
+    """fork(count=1): copies the stream into count sub-pipelines whose output is dropped."""
+
+    def __init__(self, target: LayoutRef, count: _PerStream = 1) -> None: ...
+
+
+class UseFilter(Filter):
+    """use(modules, name): runs the stream through the pipeline `name` of each module in turn."""
+
+    def __init__(self, layouts: Iterable[LayoutRef]) -> None: ...
+
+
+class ChainFilter(Filter):
+    """chain(): inside a module run by use(), goes on to the next module's pipeline; after the last, passes on."""
+
+
+class WaitFilter(Filter):
+    """wait(condition, timeout=None): holds the stream's events until condition() is true, then lets them all go."""
+
+    def __init__(self, condition: Callable[[], object], timeout: float | None = None) -> None: ...
+
+
+class ThrottleShared: ...
+
+
+class RateBucket:
+    """The tokens of one key: refilled at rate per second up to burst."""
+
+
+class ThrottleGate(Endpoint): ...
+
+
+class ThrottleMessageRate(Filter):
+    """throttle_message_rate(rate, burst=None, key=None, match=None)"""
+
+    def __init__(self, rate: float, burst: float | None = None, key: _PerStream = None,
+                 match: Callable[[Any], object] | None = None) -> None: ...
+
+
+# -- HTTP --------------------------------------------------------------------------------------------------------
+
+class HttpSink(Filter):
+    """Receives what an HttpDecoder decodes. A filter that decodes HTTP extends this."""
+
+
+class HttpDecoder:
+    """Decodes HTTP/1.x heads and bodies from bytes into its sink."""
+
+    head_request: bool
+    """Response mode: the response answers a HEAD request (no body)."""
+    paused: bool
+    """The sink asks to stop; the rest waits."""
+    def __init__(self, sink: HttpSink, response_mode: bool, limits: HttpLimits | None = None) -> None: ...
+
+
+class MessageEncoder(EventTarget):
+    """Encodes one message after another into Data for `out`, with Content-Length or chunked."""
+
+    head_request: bool
+    """Encoding the response to a HEAD request."""
+    keep_alive: bool
+    keep: bool
+    """Keep a copy of a fully buffered request (for a retry)."""
+    whole: bytes | None
+    broken: bool
+    """The body did not match the declared length: the connection must be dropped."""
+    def __init__(self, out: EventTarget, response: bool) -> None: ...
+
+
+class DecodeHTTP(HttpSink):
+    """decode_http_request() / decode_http_response(): bytes in, HTTP messages out."""
+
+    def __init__(self, response_mode: bool, limits: HttpLimits | None = None,
+                 bodiless: Callable[[], object] | None = None) -> None: ...
+
+
+class EncodeHTTP(Filter):
+    """encode_http_request() / encode_http_response(): HTTP messages in, bytes out."""
+
+    def __init__(self, response_mode: bool, head_request: Callable[[], object] | None = None) -> None: ...
+
+
+class ResponseSlot(EventTarget):
+    """One request's place in the response order, and the encoder of its response."""
+
+
+class HttpServerBase(HttpSink):
+    """Decodes requests and puts the responses in order; serve_http and demux_http say how a request is answered."""
+
+
+class ServeHTTP(HttpServerBase):
+    """serve_http(handler): answers each request with handler(request Message) -> response Message (or str, bytes,
+    None, or an awaitable of one)."""
+
+    def __init__(self, handler: Any, limits: HttpLimits | None = None) -> None: ...
+
+
+class DemuxHTTP(HttpServerBase):
+    """demux_http(): gives every request its own sub-pipeline, which receives the request message and outputs the
+    response message."""
+
+    def __init__(self, target: LayoutRef, limits: HttpLimits | None = None) -> None: ...
+
+
+class FileAnswerer:
+    """What the fast path reads of a Directory: its cache's URL table and settings, and the negotiator's answers."""
+
+    def __init__(self, directory: Any) -> None: ...
+
+
+class FileSender: ...
+
+
+class MuxOptions:
+    max_idle: float
+    max_messages: int
+    limits: HttpLimits
+    def __init__(self, max_idle: float = 60.0, max_messages: int = 0, limits: HttpLimits | None = None) -> None: ...
+
+
+class SessionPool:
+    """The idle sessions for one session key."""
+
+    active: int
+
+
+class MuxShared:
+    """What every instance of one mux_http filter shares: its options and its pools."""
+
+    def stats(self) -> dict[Any, dict[str, int]]:
+        """{session key: {'idle': sessions, 'active': sessions}}"""
+
+
+class HttpClientSession(HttpSink):
+    """One upstream session: the session pipeline, the response decoder, and the request it is serving."""
+
+
+class MuxHTTP(Filter):
+    """mux_http(): sends each request over a pooled upstream session and outputs the response."""
+
+    def __init__(self, target: LayoutRef, session_key: _PerStream = None, opts: MuxOptions | None = None) -> None: ...
+    def pool_stats(self) -> dict[Any, dict[str, int]]:
+        """{session key: {'idle': sessions, 'active': sessions}}"""
+
+
+# -- sockets -----------------------------------------------------------------------------------------------------
+
+class ListenerState:
+    """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
+
+    layout: PipelineLayout
+    idle_timeout: float
+    connections: set[Inbound]
+    draining: bool
+    loop: asyncio.AbstractEventLoop | None
+    def __init__(self, layout: PipelineLayout, idle_timeout: float = 60.0) -> None: ...
+    def __call__(self) -> Inbound:
+        """The protocol factory handed to loop.create_server."""
+    def drain(self) -> None:
+        """Stop the connections gently: HTTP ones after their in-flight requests, idle ones now."""
+    def abort_all(self) -> None: ...
+
+
+class Inbound(Endpoint):
+    """An accepted connection (an asyncio protocol): runs one instance of its listener's layout."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def data_received(self, data: bytes) -> None: ...
+    def eof_received(self) -> bool | None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class ConnectOptions:
+    """Timeouts (seconds; 0 means none) and the most bytes held while the connection is being made."""
+
+    connect_timeout: float
+    read_timeout: float
+    """After the last write, the longest wait for the peer to send something."""
+    idle_timeout: float
+    """The longest time with no traffic either way."""
+    buffer_limit: int
+    def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 60.0, idle_timeout: float = 300.0,
+                 buffer_limit: int = 1048576) -> None: ...
+
+
+class Connect(Endpoint):
+    """connect(target): the stream's bytes to and from a TCP connection (an asyncio protocol)."""
+
+    address: Any
+    def __init__(self, target: _PerStream, opts: ConnectOptions | None = None) -> None: ...
+    def fail(self, error: str) -> None:
+        """Ends the stream with StreamEnd(error)."""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def data_received(self, data: bytes) -> None: ...
+    def eof_received(self) -> bool | None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
+
+
+# -- tunnels -----------------------------------------------------------------------------------------------------
+
+class TunnelOptions:
+    """window: the bytes a channel may have in flight towards this side (at least 64 KiB); ping_interval: seconds
+    of silence before a PING, and again before the tunnel is given up (0: never); max_sessions / max_streams:
+    tunnel connections per session key, channels per tunnel (0: no limit)."""
+
+    window: int
+    ping_interval: float
+    max_sessions: int
+    max_streams: int
+    def __init__(self, window: int = 65536, ping_interval: float = 15.0, max_sessions: int = 1,
+                 max_streams: int = 0) -> None: ...
+
+
+class TunnelChannel(Endpoint):
+    """One stream inside a tunnel."""
+
+
+class TunnelPeer(Filter):
+    """One end of a tunnel connection: the channel table, the frame decoder, and the buffer frames are written to."""
+
+
+class MuxTunnelShared:
+    """What every instance of one mux filter shares: its sub-pipeline, options and sessions per key."""
+
+    def stats(self) -> dict[Any, list[int]]:
+        """{session key: [channels in each tunnel session]}"""
+
+
+class MuxSession(TunnelPeer):
+    """A tunnel connection opened by mux: one instance of the sub-pipeline (typically connect(cloud))."""
+
+
+class Mux(Filter):
+    """mux(): carries this stream's bytes in a channel of a shared tunnel session and outputs what comes back."""
+
+    def __init__(self, target: LayoutRef, session_key: _PerStream = None,
+                 opts: TunnelOptions | None = None) -> None: ...
+    def session_stats(self) -> dict[Any, list[int]]:
+        """{session key: [channels in each tunnel session]}"""
+
+
+class Demux(TunnelPeer):
+    """demux(): the far end of mux's tunnels; each channel gets its own instance of the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, opts: TunnelOptions | None = None) -> None: ...
+    def channel_count(self) -> int: ...
+
+
+# -- codecs written in Python ------------------------------------------------------------------------------------
+
+class PyDecode(Filter):
+    """Feeds each Data to decoder.feed(bytes), which returns [(head, payload or None), ...]; each pair goes out as
+    MessageStart(head), Data(payload), MessageEnd. A decoder that raises ends the stream with ProtocolError."""
+
+    def __init__(self, name: str, factory: Callable[[dict[str, Any]], Any]) -> None: ...
+
+
+class PyEncode(Filter):
+    """Collects each message and outputs encoder.encode(head, payload bytes) as Data; Data outside a message passes
+    through as it is."""
+
+    def __init__(self, name: str, factory: Callable[[dict[str, Any]], Any], max_size: int = 0) -> None: ...
