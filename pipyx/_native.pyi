@@ -400,18 +400,50 @@ class ThrottleMessageRate(Filter):
 
 # -- HTTP --------------------------------------------------------------------------------------------------------
 
-class HttpSink(Filter):
-    """Receives what an HttpDecoder decodes. A filter that decodes HTTP extends this."""
+class HttpSink:
+    """Receives what an HttpDecoder decodes: a filter's reader (serve_http, mux_http, decode_http_*) or, in tests
+    and tools, an HttpDecodeLog."""
+
+
+class HttpDecodeLog(HttpSink):
+    """A sink that keeps what it is given as tuples: ('head', head), ('body', bytes), ('end',), ('error', status).
+    With HttpDecoder.feed_bytes() it drives the decoder from Python with bytes alone."""
+
+    events: list[tuple[Any, ...]]
+    bodiless: bool
+    def __init__(self, bodiless: bool = False) -> None: ...
 
 
 class HttpDecoder:
-    """Decodes HTTP/1.x heads and bodies from bytes into its sink."""
+    """The HTTP/1.x decoder of one direction of one connection: requests (response_mode False) or responses."""
 
     head_request: bool
     """Response mode: the response answers a HEAD request (no body)."""
     paused: bool
     """The sink asks to stop; the rest waits."""
     def __init__(self, sink: HttpSink, response_mode: bool, limits: HttpLimits | None = None) -> None: ...
+    def feed_bytes(self, data: bytes) -> None:
+        """Decodes bytes (from Python: tests, tools)."""
+    def feed_end(self) -> None:
+        """The bytes have ended (the peer closed)."""
+
+
+class ResponseEncoder(EventTarget):
+    """The encoder of one response to one request. emit(), body_waiting(), response_done() and response_cut() are
+    for the owner to say what happens to its output."""
+
+    def __init__(self, request: RequestHead) -> None: ...
+    def take_bytes(self) -> bytes: ...
+    def send_held(self) -> bool: ...
+
+
+class HttpDecodingFilter(Filter):
+    """A filter an HttpDecoder reports to (through a FilterSink): serve_http, demux_http, mux_http's sessions and
+    decode_http_*. The methods are HttpSink's."""
+
+
+class FilterSink(HttpSink):
+    """Passes what a decoder decodes on to the filter that owns the decoder."""
 
 
 class MessageEncoder(EventTarget):
@@ -428,7 +460,7 @@ class MessageEncoder(EventTarget):
     def __init__(self, out: EventTarget, response: bool) -> None: ...
 
 
-class DecodeHTTP(HttpSink):
+class DecodeHTTP(HttpDecodingFilter):
     """decode_http_request() / decode_http_response(): bytes in, HTTP messages out."""
 
     def __init__(self, response_mode: bool, limits: HttpLimits | None = None,
@@ -441,11 +473,11 @@ class EncodeHTTP(Filter):
     def __init__(self, response_mode: bool, head_request: Callable[[], object] | None = None) -> None: ...
 
 
-class ResponseSlot(EventTarget):
-    """One request's place in the response order, and the encoder of its response."""
+class ResponseSlot(ResponseEncoder):
+    """One request's place in the response order: its encoded response waits for the slots ahead of it."""
 
 
-class HttpServerBase(HttpSink):
+class HttpServerBase(HttpDecodingFilter):
     """Decodes requests and puts the responses in order; serve_http and demux_http say how a request is answered."""
 
 
@@ -453,7 +485,7 @@ class ServeHTTP(HttpServerBase):
     """serve_http(handler): answers each request with handler(request Message) -> response Message (or str, bytes,
     None, or an awaitable of one)."""
 
-    def __init__(self, handler: Any, limits: HttpLimits | None = None) -> None: ...
+    def __init__(self, handler: Any, limits: HttpLimits | None = None, files: FileAnswerer | None = None) -> None: ...
 
 
 class DemuxHTTP(HttpServerBase):
@@ -488,11 +520,8 @@ class SessionPool:
 class MuxShared:
     """What every instance of one mux_http filter shares: its options and its pools."""
 
-    def stats(self) -> dict[Any, dict[str, int]]:
-        """{session key: {'idle': sessions, 'active': sessions}}"""
 
-
-class HttpClientSession(HttpSink):
+class HttpClientSession(HttpDecodingFilter):
     """One upstream session: the session pipeline, the response decoder, and the request it is serving."""
 
 
@@ -500,8 +529,6 @@ class MuxHTTP(Filter):
     """mux_http(): sends each request over a pooled upstream session and outputs the response."""
 
     def __init__(self, target: LayoutRef, session_key: _PerStream = None, opts: MuxOptions | None = None) -> None: ...
-    def pool_stats(self) -> dict[Any, dict[str, int]]:
-        """{session key: {'idle': sessions, 'active': sessions}}"""
 
 
 # -- sockets -----------------------------------------------------------------------------------------------------
@@ -581,35 +608,68 @@ class TunnelChannel(Endpoint):
     """One stream inside a tunnel."""
 
 
+class TunnelFrameSink:
+    """Receives the frames a TunnelFrameReader reads: a tunnel's peer, or in tests a TunnelFrameLog."""
+
+
+class TunnelFrameLog(TunnelFrameSink):
+    """A sink that keeps what it is given as tuples ('open', cid, meta), ('data', cid, bytes), ('end', cid),
+    ('reset', cid, reason), ('window', cid, n), ('ping', payload), ('error', what)."""
+
+    events: list[tuple[Any, ...]]
+    def __init__(self) -> None: ...
+
+
+class TunnelFrameReader:
+    """Reads frames from the bytes of one tunnel connection, in pieces split anywhere."""
+
+    def __init__(self, sink: TunnelFrameSink) -> None: ...
+    def feed_bytes(self, data: bytes) -> None:
+        """Reads bytes (from Python: tests, tools)."""
+
+
+class TunnelFrameWriter:
+    """Collects frames as bytes until they are taken."""
+
+    def hello(self) -> None: ...
+    def open(self, cid: int, meta: bytes = b'') -> None: ...
+    def data(self, cid: int, payload: bytes | Data) -> None: ...
+    def end(self, cid: int) -> None: ...
+    def reset(self, cid: int, reason: str) -> None: ...
+    def window(self, cid: int, n: int) -> None: ...
+    def ping(self, payload: bytes = b'pipyx') -> None: ...
+    def take_bytes(self) -> bytes: ...
+
+
+class PeerFrames(TunnelFrameSink):
+    """What the frames read from a tunnel mean to its peer's channels."""
+
+
 class TunnelPeer(Filter):
     """One end of a tunnel connection: the channel table, the frame decoder, and the buffer frames are written to."""
 
 
-class MuxTunnelShared:
-    """What every instance of one mux filter shares: its sub-pipeline, options and sessions per key."""
-
-    def stats(self) -> dict[Any, list[int]]:
-        """{session key: [channels in each tunnel session]}"""
+class ConnectTunnelShared:
+    """What every instance of one connect_tunnel filter shares: its sub-pipeline, options and sessions per key."""
 
 
-class MuxSession(TunnelPeer):
-    """A tunnel connection opened by mux: one instance of the sub-pipeline (typically connect(cloud))."""
+class TunnelSession(TunnelPeer):
+    """A tunnel connection opened by connect_tunnel: one instance of the sub-pipeline (typically connect(cloud))."""
 
 
-class Mux(Filter):
-    """mux(): carries this stream's bytes in a channel of a shared tunnel session and outputs what comes back."""
+class ConnectTunnel(Filter):
+    """connect_tunnel(): carries this stream's bytes in a channel of a shared tunnel session and outputs what comes
+    back."""
 
     def __init__(self, target: LayoutRef, session_key: _PerStream = None,
                  opts: TunnelOptions | None = None) -> None: ...
-    def session_stats(self) -> dict[Any, list[int]]:
-        """{session key: [channels in each tunnel session]}"""
 
 
-class Demux(TunnelPeer):
-    """demux(): the far end of mux's tunnels; each channel gets its own instance of the sub-pipeline."""
+class AcceptTunnel(TunnelPeer):
+    """accept_tunnel(): the far end of connect_tunnel's tunnels; each channel gets its own instance of the
+    sub-pipeline."""
 
     def __init__(self, target: LayoutRef, opts: TunnelOptions | None = None) -> None: ...
-    def channel_count(self) -> int: ...
 
 
 # -- codecs written in Python ------------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
-"""Addresses written as text, as listen() and the repo server's --listen take them: 'HOST:PORT', '[V6ADDR]:PORT',
-or a bare port for every IPv4 address.
-
-(The connect() filter parses its 'host:port' targets natively, per stream: native/connect.pxi.)
+"""Addresses written as text, as listen(), connect() and the repo server's --listen take them: 'HOST:PORT',
+'[V6ADDR]:PORT', or (not for connect) a bare port for every IPv4 address.
 """
 import ipaddress
 

@@ -13,17 +13,20 @@ cdef class ConnectOptions:
         self.buffer_limit = buffer_limit
 
 
+_parse_address = None
+
+
 cdef tuple parse_target(object target):
+    # The same text as listen() takes (pipyx/address.py), less the bare port: a target names its host.
+    global _parse_address
     if isinstance(target, tuple):
         return (str(target[0]), int(target[1]))
-    s = str(target)
-    if s.startswith('['):
-        host, _, port = s[1:].partition(']:')
-    else:
-        host, _, port = s.rpartition(':')
-    if not host or not port.isdigit():
+    if _parse_address is None:
+        from pipyx.address import parse_address as _parse_address
+    host, port = _parse_address(str(target), None)
+    if host is None:
         raise ValueError("connect target %r is not 'host:port'" % (target,))
-    return (host, int(port))
+    return (host, port)
 
 
 cdef class Connect(Endpoint):
