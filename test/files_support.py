@@ -3,11 +3,9 @@ second port), and requests sent as raw bytes so that no client rewrites the path
 import json
 import os
 import subprocess
-import time
 import urllib.request
 
-from conftest import PipyxProcess, free_port
-from helpers_backend import simple_request
+from test.helpers import PipyxProcess, free_port, simple_request
 
 SERVER = '''\
 import json
@@ -55,7 +53,7 @@ class FileServer:
         self.proc.wait_ready(self.stats_port)
 
     def get(self, path, headers=None, method='GET', timeout=5.0):
-        """One request, the path sent exactly as given; a helpers_backend.Response."""
+        """One request, the path sent exactly as given; a test.helpers Response."""
         return simple_request(self.port, path, method, headers, timeout=timeout)
 
     def url(self, path=''):
@@ -75,10 +73,6 @@ def curl(*args, timeout=10):
     return p.returncode, p.stdout, p.stderr.decode('utf-8', 'replace')
 
 
-def wait_until(predicate, timeout=5.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+def fields(resp):
+    """The response's header fields as a dict (the last of repeated ones)."""
+    return dict(resp.headers)

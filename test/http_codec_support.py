@@ -3,7 +3,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 
 from pipyx import Data, MessageEnd, MessageStart, RequestHead, ResponseHead, StreamEnd
 from pipyx.testing import pipeline
-from filters_support import summary as summarize_events
+from test.helpers.streams import split_at, summary as summarize_events
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -37,16 +37,6 @@ def decode(raw, kind='request', pieces=None, end=True, **options):
     """Decodes raw (bytes) fed in the given pieces (default: whole), then StreamEnd. Returns the events."""
     p, c = decoder(kind, **options)
     return feed(p, c, [raw] if pieces is None else pieces, end)
-
-
-def split_at(raw, cuts):
-    cuts = sorted(set(x for x in cuts if 0 < x < len(raw)))
-    out, prev = [], 0
-    for x in cuts:
-        out.append(raw[prev:x])
-        prev = x
-    out.append(raw[prev:])
-    return [x for x in out if x]
 
 
 def head_summary(h):

@@ -152,11 +152,6 @@ def decode_pieces(pieces, level, max_packet_size=1 << 20):
     return out
 
 
-def split_at(data, cuts):
-    cuts = sorted(set(x for x in cuts if 0 < x < len(data)))
-    return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
-
-
 def feed_garbage(pieces, level, max_packet_size):
     """Feeds pieces until the decoder raises MqttError (any other exception fails the test); checks that it never
     holds more than max_packet_size. Returns (decoded, the MqttError or None)."""

@@ -16,14 +16,13 @@ import uuid
 
 import pytest
 
-import conftest
 from paho.mqtt import client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from conftest import ROOT, free_port
-from mqtt_support import mosquitto  # noqa: F401  (the fixture)
+from test.helpers import ROOT, established, free_port, wait_for
+from test.mqtt_support import mosquitto  # noqa: F401  (the fixture)
 
 
 HOST = '127.0.0.1'
@@ -47,26 +46,7 @@ def unique(prefix):
     return '%s-%s' % (prefix, uuid.uuid4().hex[:10])
 
 
-def wait_for(predicate, timeout=TIMEOUT, what='condition', interval=0.02):
-    return conftest.wait_for(predicate, timeout, what, interval)
-
-
 # ------------------------------------------------------------------------------------------ counting connections
-
-def established(*ports):
-    """How many established IPv4 TCP connections have each local port (the ones a listener on it accepted): one
-    number for one port, else a list. /proc/net/tcp is read a page at a time, and a connection opened or closed
-    meanwhile can make another one appear twice: connections are counted by their remote address, once."""
-    local = {'0100007F:%04X' % port: set() for port in ports}
-    with open('/proc/net/tcp') as f:
-        next(f)
-        for line in f:
-            _, address, remote, state = line.split(None, 4)[:4]
-            if state == '01' and address in local:
-                local[address].add(remote)
-    counts = [len(remotes) for remotes in local.values()]
-    return counts[0] if len(ports) == 1 else counts
-
 
 class ConnectionSampler(threading.Thread):
     """Counts the established connections on some listening ports every `interval` seconds, in the background,
@@ -123,7 +103,7 @@ class Muxer:
         self.cloud = self.run_pipyx(path=os.path.join(SAMPLE, 'cloud.py'), port=self.cloud_port, env={
             'LISTEN': '%s:%d' % (HOST, self.cloud_port), 'BROKER': '%s:%d' % (HOST, self.broker.port)})
         # wait_ready's probe is a connection too: let the cloud see it end before anyone counts tunnels
-        wait_for(lambda: established(self.cloud_port) == 0, what='the readiness probe to leave the cloud')
+        wait_for(lambda: established(self.cloud_port) == 0, TIMEOUT, what='the readiness probe to leave the cloud')
         return self.cloud
 
     def start_edge(self, tunnels, cloud_port=None):
@@ -415,7 +395,7 @@ def fleet():
 
 def connect_all(fleet, devices, what='the devices to connect'):
     fleet.call(lambda: [d.connect() for d in devices])
-    wait_for(lambda: all(d.connected for d in devices), what=what)
+    wait_for(lambda: all(d.connected for d in devices), TIMEOUT, what=what)
 
 
 def mosquitto_pub(broker, topic, payload, qos=1, client_id=None):

@@ -1,6 +1,6 @@
 """What the MQTT tests share: a real mosquitto broker, raw clients made of a socket and pipyx.mqtt, paho clients.
 
-A test module takes the fixtures by importing them: `from mqtt_support import mosquitto, raw_clients`.
+A test module takes the fixtures by importing them: `from test.mqtt_support import mosquitto, raw_clients`.
 """
 import collections
 import contextlib
@@ -9,13 +9,12 @@ import pwd
 import queue
 import shutil
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import free_port, stop_process, wait_port
+from test.helpers import Process, RawClient, free_port, wait_for, wait_port
 from pipyx.mqtt import PROPERTY_TABLE, MqttDecoder, MqttEncoder, Packet
 
 MOSQUITTO = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
@@ -42,14 +41,9 @@ class Broker:
 
     def wait_log(self, text, timeout=TIMEOUT):
         """Waits until the broker's log contains `text`; returns the log."""
-        deadline = time.monotonic() + timeout
-        while True:
-            log = self.log()
-            if text in log:
-                return log
-            if time.monotonic() > deadline:
-                raise AssertionError('mosquitto never logged %r; its log:\n%s' % (text, log))
-            time.sleep(0.02)
+        if not wait_for(lambda: text in self.log(), timeout):
+            raise AssertionError('mosquitto never logged %r; its log:\n%s' % (text, self.log()))
+        return self.log()
 
 
 @contextlib.contextmanager
@@ -73,17 +67,14 @@ def running_mosquitto(directory):
         # mosquitto started as root switches to this user; staying the same one keeps the directory writable
         'user %s' % pwd.getpwuid(os.getuid()).pw_name,
         '']))
-    out = open(directory / 'mosquitto.out', 'wb')
-    proc = subprocess.Popen([MOSQUITTO, '-c', str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    proc = Process([MOSQUITTO, '-c', conf], log_dir=directory, name='mosquitto')
     try:
-        broker = Broker('127.0.0.1', port, str(log_path), proc)
-        if not wait_port(port, 10.0, proc):
-            raise AssertionError('mosquitto did not listen on %d:\n%s\n%s' % (
-                port, (directory / 'mosquitto.out').read_text(errors='replace'), broker.log()))
+        broker = Broker('127.0.0.1', port, str(log_path), proc.proc)
+        if not wait_port(port, 10.0, proc.proc):
+            raise AssertionError('mosquitto did not listen on %d:\n%s\n%s' % (port, proc.log(), broker.log()))
         yield broker
     finally:
-        stop_process(proc)
-        out.close()
+        proc.stop(5.0)
 
 
 @pytest.fixture
@@ -95,24 +86,27 @@ def mosquitto(tmp_path):
 
 # ------------------------------------------------------------------ a client made of pipyx.mqtt alone
 
-class RawClient:
-    """An MQTT client that speaks through MqttEncoder and MqttDecoder over a plain socket, one packet at a time.
+class RawMqttClient(RawClient):
+    """An MQTT client that speaks through MqttEncoder and MqttDecoder over a raw socket, one packet at a time.
     Its protocol level is the one of the CONNECT it sends (connect()'s `level`)."""
 
     def __init__(self, broker, level=4, max_packet_size=1 << 20):
+        super().__init__(broker.port, TIMEOUT, host=broker.host)
         self.level = level
         self.state = {}
         self.encoder = MqttEncoder(self.state)
         self.decoder = MqttDecoder(self.state, max_packet_size)
-        self.sock = socket.create_connection((broker.host, broker.port), TIMEOUT)
         self.received = collections.deque()
         self._ids = iter(range(1, 65536))
 
     def next_id(self):
         return next(self._ids)
 
-    def send(self, head, payload=b''):
-        self.sock.sendall(self.encoder.encode(head, payload))
+    def send(self, data, payload=b''):
+        """A Packet (with its payload), encoded; bytes go as they are."""
+        if isinstance(data, Packet):
+            data = self.encoder.encode(data, payload)
+        super().send(data)
 
     def _read(self, timeout):
         self.sock.settimeout(timeout)
@@ -195,17 +189,14 @@ class RawClient:
         """Closes the socket without a DISCONNECT, as a device losing its network would."""
         self.sock.close()
 
-    def close(self):
-        self.sock.close()
-
 
 @pytest.fixture
 def raw_clients(mosquitto):
-    """raw_clients(level=4) -> a new RawClient of the test's broker (not yet connected); all closed afterwards."""
+    """raw_clients(level=4) -> a new RawMqttClient of the test's broker (not yet connected); all closed afterwards."""
     made = []
 
     def make(level=4, **options):
-        client = RawClient(mosquitto, level, **options)
+        client = RawMqttClient(mosquitto, level, **options)
         made.append(client)
         return client
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings, strategies as st
 from pipyx.algo import (
     Cache, HashingLoadBalancer, LeastWorkLoadBalancer, RoundRobinLoadBalancer, URLRouter,
 )
+from test.helpers import ROOT
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------- URLRouter

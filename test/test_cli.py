@@ -11,11 +11,8 @@ import time
 import pytest
 
 import pipyx
-from conftest import free_port
-from cli_support import (  # noqa: F401
-    HELLO, PACKAGE_DIR, RawConn, alive, assert_no_internals, children_of,
-    get, in_thread, refuses, run_cli, two_workers, wait_for,
-    write_script)
+from test.cli_support import HELLO, assert_no_internals, run_cli, write_script
+from test.helpers import RawClient, free_port, get, wait_for
 
 
 # -- 1. options ------------------------------------------------------------------------------------------------------
@@ -106,10 +103,11 @@ def test_handler_sees_request_path_and_body(run_pipyx):
         from pipyx import pipy, Message
         pipy().listen('127.0.0.1:%d').serve_http(lambda req: Message(req.head.path + '|' + req.body.to_str()))
     """ % port, port=port)
-    c = RawConn(port)
+    c = RawClient(port)
     try:
-        c.sock.sendall(b'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello')
-        assert c.response() == (200, '/p|hello')
+        c.send(b'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello')
+        r = c.read_response()
+        assert (r.status, r.text) == (200, '/p|hello')
     finally:
         c.close()
 
@@ -271,11 +269,11 @@ def test_handler_exception_answers_500_and_logs_script_line(run_pipyx):
     assert get(port, '/')[0:2] == (200, 'fine')
     assert get(port, '/async-boom')[0] == 500
     # Other connections are still served, including one that was open all along.
-    c = RawConn(port)
+    c = RawClient(port)
     try:
-        assert c.request('/') == (200, 'fine')
+        assert c.get('/') == (200, 'fine')
         assert get(port, '/boom')[0] == 500
-        assert c.request('/') == (200, 'fine')
+        assert c.get('/') == (200, 'fine')
     finally:
         c.close()
     assert p.proc.poll() is None

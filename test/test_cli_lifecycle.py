@@ -13,11 +13,8 @@ import time
 
 import pytest
 
-from conftest import free_port, missing_peer, wait_port
-from cli_support import (  # noqa: F401
-    HELLO, PACKAGE_DIR, RawConn, alive, assert_no_internals, children_of,
-    get, in_thread, refuses, run_cli, two_workers, wait_for,
-    write_script)
+from test.cli_support import HELLO, children_of, in_thread, two_workers, write_script
+from test.helpers import RawClient, alive, free_port, get, missing_peer, refuses, wait_for, wait_port
 
 
 # -- 5. SIGTERM / SIGINT ---------------------------------------------------------------------------------------------
@@ -40,14 +37,14 @@ pipy().listen('127.0.0.1:{port}').serve_http(handle)
 def test_stop_signal_drains_in_flight_request(run_pipyx, sig):
     port = free_port()
     p = run_pipyx(SLOW.replace('{port}', str(port)).replace('{delay}', '1.0'), port=port)
-    idle = RawConn(port)
-    assert idle.request('/') == (200, 'fast')          # now an idle keep-alive connection
+    idle = RawClient(port)
+    assert idle.get('/') == (200, 'fast')              # now an idle keep-alive connection
     slow = in_thread(get, port, '/slow', 5.0)
     time.sleep(0.3)                                      # the request is in the handler's sleep
     t0 = time.monotonic()
     p.signal(sig)
     try:
-        assert idle.closed_by_peer(1.0), 'an idle keep-alive connection stays open after the stop signal'
+        assert idle.is_closed(1.0), 'an idle keep-alive connection stays open after the stop signal'
     finally:
         idle.close()
     assert wait_for(lambda: refuses(port), 0.6), 'new connections still accepted after the stop signal'
@@ -122,8 +119,8 @@ def test_sighup_reloads_new_connections_old_keep_their_pipeline(tmp_path, run_pi
     path = tmp_path / 'main.py'
     write_script(path, VERSIONED.replace('{port}', str(port)).replace('{answer}', 'v1'))
     p = run_pipyx(path=path, port=port)
-    old = RawConn(port)
-    assert old.request('/') == (200, 'v1')
+    old = RawClient(port)
+    assert old.get('/') == (200, 'v1')
     loop = ClientLoop(port)
     try:
         wait_for(lambda: len(loop.answers) > 5, 3)
@@ -140,8 +137,8 @@ def test_sighup_reloads_new_connections_old_keep_their_pipeline(tmp_path, run_pi
     first_v2 = loop.answers.index((200, 'v2'))
     assert (200, 'v1') not in loop.answers[first_v2:]
     # The connection opened before the reload keeps the pipeline it started with.
-    assert old.request('/') == (200, 'v1')
-    assert old.request('/') == (200, 'v1')
+    assert old.get('/') == (200, 'v1')
+    assert old.get('/') == (200, 'v1')
     old.close()
     assert 'reloaded' in p.log()
     assert p.proc.poll() is None
@@ -244,7 +241,7 @@ def test_workers_share_the_port_reload_and_stop(tmp_path, run_pipyx):
         return False
 
     # Both workers accept on the same port (the second may still be starting: retry within the deadline).
-    assert wait_for(lambda: both_answer('v1-'), 8, 0.1), 'answers came only from %s' % seen
+    assert wait_for(lambda: both_answer('v1-'), 8, interval=0.1), 'answers came only from %s' % seen
     assert seen == set(kids) and p.pid not in seen
 
     # SIGHUP to the parent reloads both workers, in place.
@@ -256,7 +253,7 @@ def test_workers_share_the_port_reload_and_stop(tmp_path, run_pipyx):
             return both_answer('v2-')
         except AssertionError:
             return False
-    assert wait_for(all_v2, 8, 0.1), 'not every worker reloaded:\n' + p.log()
+    assert wait_for(all_v2, 8, interval=0.1), 'not every worker reloaded:\n' + p.log()
     assert seen == set(kids)
     assert children_of(p.pid) == kids
 
@@ -283,7 +280,7 @@ def test_workers_parent_replaces_a_dead_worker(tmp_path, run_pipyx):
 
     def answered_by_new():
         return any(get(port)[1] == str(new_pid) for _ in range(50))
-    assert wait_for(answered_by_new, 8, 0.1), 'the replacement worker never answered'
+    assert wait_for(answered_by_new, 8, interval=0.1), 'the replacement worker never answered'
     assert 'starting a new one' in p.log()
     p.signal(signal.SIGTERM)
     assert p.wait(8) == 0, p.log()

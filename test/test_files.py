@@ -10,10 +10,9 @@ import re
 
 import pytest
 
-from cli_support import run_cli, write_script
-from conftest import free_port
-from files_support import FileServer, curl, write
-from helpers_backend import RawClient
+from test.cli_support import run_cli, write_script
+from test.files_support import FileServer, curl, fields, write
+from test.helpers import RawClient, free_port
 
 MTIME = 1_700_000_000            # a fixed modification time: Last-Modified is then known
 INDEX = b'<!DOCTYPE html><title>home</title><h1>home</h1>\n'
@@ -58,10 +57,6 @@ def listing_server(site):
     s = FileServer(str(site / 'www'), str(site), listing=True)
     yield s
     s.stop()
-
-
-def fields(resp):
-    return {k: v for k, v in resp.headers}
 
 
 # -- GET and HEAD ----------------------------------------------------------------------------------------------------

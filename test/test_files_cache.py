@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from files_support import FileServer, text_of, wait_until, write
+from test.files_support import FileServer, text_of, write
+from test.helpers import wait_for
 
 INTERVAL = 0.3
 
@@ -124,7 +125,7 @@ def test_large_file_is_sent_from_disk_and_max_read_size_bounds_only_multipart(tm
         assert s.get('/huge.bin', method='HEAD').header('content-length') == '5000'
         # several ranges make a multipart body, which is read: over max_read_size, refused
         assert s.get('/huge.bin', {'Range': 'bytes=0-2999,3500-4999'}).status == 500
-        assert wait_until(lambda: 'over max_read_size' in s.proc.log())
+        assert wait_for(lambda: 'over max_read_size' in s.proc.log())
     finally:
         s.stop()
 

@@ -5,7 +5,7 @@ import os
 import brotli
 import pytest
 
-from files_support import FileServer, curl, text_of, write
+from test.files_support import FileServer, curl, fields, text_of, write
 
 PAGE = text_of(20000, '<p>compress me, I am a page of text</p>\n')
 BIG_TEXT = text_of(300000, 'a larger text, compressed off the event loop; ')
@@ -39,10 +39,6 @@ def server(site):
     s = FileServer(str(site / 'www'), str(site), cache_header='x-cache')
     yield s
     s.stop()
-
-
-def fields(r):
-    return dict(r.headers)
 
 
 def get(server, path, ae, **kw):

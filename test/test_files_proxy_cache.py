@@ -7,8 +7,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PipyxProcess, ROOT, free_port
-from helpers_backend import RawClient, simple_request
+from test.helpers import ROOT, PipyxProcess, RawClient, free_port, simple_request
 
 UPSTREAM = '''\
 import json

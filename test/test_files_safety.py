@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from files_support import FileServer, write
-from helpers_backend import RawClient
+from test.files_support import FileServer, write
+from test.helpers import RawClient
 
 SECRET = b'the secret outside the root\n'
 

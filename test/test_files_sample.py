@@ -9,9 +9,8 @@ import os
 
 import pytest
 
-from cli_support import wait_for
-from conftest import PipyxProcess, ROOT, free_port, headless_chromium
-from files_support import curl, write
+from test.files_support import curl, write
+from test.helpers import ROOT, PipyxProcess, free_port, headless_chromium, wait_for
 
 SAMPLE = os.path.join(ROOT, 'samples', 'serve')
 
@@ -92,7 +91,7 @@ def test_the_sample_site_in_chromium(sample, browser):
     d = browser
     net = Wire(d, origin)
     d.get(origin + '/')
-    assert wait_for(lambda: page_state(d)['info'] == 'yes', 10, 0.05), page_state(d)
+    assert wait_for(lambda: page_state(d)['info'] == 'yes', 10, interval=0.05), page_state(d)
     state = page_state(d)
     assert state['ready'] == 'yes' and state['status'] == 'ready'            # app.js ran, and imported greet.mjs
     assert state['infoText'] == 'served by pipyx serve_files()'              # fetch() of info.json
@@ -102,7 +101,7 @@ def test_the_sample_site_in_chromium(sample, browser):
     for path in ('/css/style.css', '/js/app.js', '/js/greet.mjs', '/img/logo.svg', '/img/photo.png',
                  '/data/info.json'):
         assert resources.get(path) == 200, (path, state['resources'])
-    assert wait_for(lambda: '/favicon.ico' in net.since()[0], 5, 0.05)      # asked for after the load
+    assert wait_for(lambda: '/favicon.ico' in net.since()[0], 5, interval=0.05)      # asked for after the load
     first, failed = net.since()
     assert not failed, failed
     assert all(s in (200, 304) for statuses in first.values() for s, _ in statuses), first
@@ -113,7 +112,7 @@ def test_the_sample_site_in_chromium(sample, browser):
     # from the browser's cache or, if it asks, from the server's memory.
     mark = net.mark()
     d.refresh()
-    assert wait_for(lambda: page_state(d)['info'] == 'yes', 10, 0.05)
+    assert wait_for(lambda: page_state(d)['info'] == 'yes', 10, interval=0.05)
     again, failed = net.since(mark)
     assert not failed, failed
     assert again['/'] == [(304, 'hit')], again
@@ -121,7 +120,7 @@ def test_the_sample_site_in_chromium(sample, browser):
 
     # The second page, through the folder redirect.
     d.get(origin + '/about')
-    assert wait_for(lambda: d.execute_script("return !!document.getElementById('about')"), 10, 0.05)
+    assert wait_for(lambda: d.execute_script("return !!document.getElementById('about')"), 10, interval=0.05)
     assert d.current_url == origin + '/about/'
     assert d.execute_script("return getComputedStyle(document.querySelector('h1')).color") == 'rgb(34, 102, 153)'
 

@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from conftest import free_port, run_pipyx  # noqa: F401
-from files_support import FileServer, curl, wait_until
-from test_repo_tls import certs  # noqa: F401
+from test.files_support import FileServer, curl
+from test.helpers import RawClient, free_port, open_fds, vm_rss_kb, wait_for
 
 BIG = 48 << 20
 
@@ -34,35 +33,11 @@ def server(big_site, tmp_path):
     s = FileServer(str(big_site[0]), str(tmp_path), max_file_size=1 << 20)
     yield s
     s.stop()
-
-
-def rss_kib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-
-
-def open_fds(pid):
-    return len(os.listdir('/proc/%d/fd' % pid))
-
-
-def read_response(f):
-    """(status, headers dict, body) of one HTTP/1.1 response with a Content-Length, read from a socket file."""
-    status = int(f.readline().split()[1])
-    headers = {}
-    while True:
-        line = f.readline()
-        if line in (b'\r\n', b''):
-            break
-        k, _, v = line.decode('latin-1').partition(':')
-        headers[k.strip().lower()] = v.strip()
-    body = f.read(int(headers.get('content-length', 0)))
-    return status, headers, body
+    s.stop()
 
 
 def test_large_file_is_sent_whole_without_growing_the_process(server, big_site):
-    base = rss_kib(server.proc.pid)
+    base = vm_rss_kb(server.proc.pid)
     for _ in range(3):
         conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
         conn.request('GET', '/big.bin')
@@ -77,36 +52,30 @@ def test_large_file_is_sent_whole_without_growing_the_process(server, big_site):
             got += len(chunk)
         conn.close()
         assert r.status == 200 and got == BIG and h.hexdigest() == big_site[1]
-    grown = rss_kib(server.proc.pid) - base
+    grown = vm_rss_kb(server.proc.pid) - base
     assert grown < 8 * 1024, 'serving 3 x 48 MiB grew the process by %d KiB' % grown
 
 
 def test_pipelined_requests_behind_a_file_come_back_in_order(server, big_site):
-    with socket.create_connection(('127.0.0.1', server.port), timeout=10) as s:
-        s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'
-                  b'GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n'
-                  b'GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1048576-1048580\r\n\r\n'
-                  b'HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'
-                  b'GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-        f = s.makefile('rb')
-        status, _, body = read_response(f)
-        assert status == 200 and hashlib.sha256(body).hexdigest() == big_site[1]
-        assert read_response(f)[::2] == (200, b'small file\n')
-        status, headers, body = read_response(f)
-        assert status == 206 and body == b'\x01' + open(os.path.join(big_site[0], 'big.bin'), 'rb').read(
+    with RawClient(server.port, timeout=10) as c:
+        c.send(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'
+               b'GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n'
+               b'GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1048576-1048580\r\n\r\n'
+               b'HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'
+               b'GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        r = c.read_response()
+        assert r.status == 200 and hashlib.sha256(r.body).hexdigest() == big_site[1]
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b'small file\n')
+        r = c.read_response()
+        assert r.status == 206 and r.body == b'\x01' + open(os.path.join(big_site[0], 'big.bin'), 'rb').read(
             1048581)[1048577:]
-        assert headers['content-range'] == 'bytes 1048576-1048580/%d' % BIG
-        status = int(f.readline().split()[1])          # HEAD: the length, no body
-        headers = {}
-        while True:
-            line = f.readline()
-            if line == b'\r\n':
-                break
-            k, _, v = line.decode().partition(':')
-            headers[k.lower()] = v.strip()
-        assert status == 200 and headers['content-length'] == str(BIG)
-        assert read_response(f)[::2] == (200, b'small file\n')
-        assert f.read() == b''                         # and the connection closes as asked
+        assert r.header('content-range') == 'bytes 1048576-1048580/%d' % BIG
+        r = c.read_response(head_request=True)          # HEAD: the length, no body
+        assert r.status == 200 and r.header('content-length') == str(BIG)
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b'small file\n')
+        assert c.read_to_close() == b''                 # and the connection closes as asked
 
 
 def test_a_client_leaving_mid_file_leaks_nothing(server):
@@ -121,7 +90,7 @@ def test_a_client_leaving_mid_file_leaks_nothing(server):
         s.recv(65536)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
         s.close()                                      # a reset while the server is blocked on a full socket
-    assert wait_until(lambda: open_fds(pid) <= fds, timeout=5), (open_fds(pid), fds)
+    assert wait_for(lambda: open_fds(pid) <= fds, timeout=5), (open_fds(pid), fds)
     assert server.get('/small.txt').body == b'small file\n'
     assert 'Traceback' not in server.proc.log()
 
@@ -132,7 +101,7 @@ def test_a_slow_reader_gets_the_whole_file(server, big_site):
     assert hashlib.sha256(out).hexdigest() == big_site[1]
 
 
-def test_file_over_tls_is_read_in_pieces(run_pipyx, big_site, certs, tmp_path):  # noqa: F811
+def test_file_over_tls_is_read_in_pieces(run_pipyx, big_site, certs, tmp_path):
     port = free_port()
     run_pipyx('''
         import ssl

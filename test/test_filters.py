@@ -5,7 +5,7 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
-from filters_support import KINDS, ended, feed, sample_stream, summary, until
+from test.helpers.streams import KINDS, ended, feed, sample_stream, summary, until
 
 
 # ------------------------------------------------------------------ handle_*

@@ -6,7 +6,7 @@ import pytest
 from pipyx import Data, MessageEnd, MessageStart, StreamEnd, ctx
 from pipyx.config import ScriptError
 from pipyx.testing import layout as layout_with, pipeline
-from filters_support import ended, feed, start, summary, until
+from test.helpers.streams import ended, feed, start, summary, until
 
 
 # ------------------------------------------------------------------ link
@@ -368,7 +368,7 @@ def test_ctx_after_await_is_still_the_streams_own():
 def test_ctx_in_a_real_script(run_pipyx, tmp_path):
     # The same through a script run by pipyx: pipy(**variables) declares them; each connection has its own.
     import socket
-    from conftest import free_port
+    from test.helpers import free_port
     port = free_port()
     run_pipyx('''
         import asyncio

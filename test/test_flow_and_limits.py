@@ -1,5 +1,5 @@
 """Flow control, timeouts, fault isolation and many connections: pipyx as a real process on 127.0.0.1 in front of
-test/backend.py, with RSS read from /proc/PID/status."""
+test/helpers/backend_app.py, with RSS read from /proc/PID/status."""
 import hashlib
 import json
 import os
@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from conftest import free_port
-from helpers_backend import RawClient, backend, big_pattern, simple_request, vm_rss_kb  # noqa: F401
+from test.helpers import RawClient, big_pattern, free_port, open_fds, req, simple_request, vm_rss_kb
 
 PROXY = '''
 from pipyx import pipy
@@ -24,13 +23,6 @@ RELAY = '''
 from pipyx import pipy
 pipy().listen('127.0.0.1:%(port)d').connect('127.0.0.1:%(backend)d'%(connect_opts)s)
 '''
-
-
-def req(path, method='GET', headers=(), body=b''):
-    lines = ['%s %s HTTP/1.1' % (method, path), 'Host: localhost'] + ['%s: %s' % kv for kv in headers]
-    if body and not any(k.lower() in ('content-length', 'transfer-encoding') for k, _ in headers):
-        lines.append('Content-Length: %d' % len(body))
-    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + body
 
 
 def json_of(resp):
@@ -62,10 +54,6 @@ def closed_within(sock, limit):
         if not b:
             return time.monotonic() - t0
         raise AssertionError('unexpected bytes while waiting for a close: %r' % b[:200])
-
-
-def fd_count(pid):
-    return len(os.listdir('/proc/%d/fd' % pid))
 
 
 def open_files_limit(pid):
@@ -558,17 +546,17 @@ def test_relay_client_gone_before_sending_is_closed(run_pipyx, backend):
     port = free_port()
     p = start(run_pipyx, RELAY % {'port': port, 'backend': backend, 'connect_opts': ''}, port)
     time.sleep(0.2)
-    base = fd_count(p.pid)
+    base = open_fds(p.pid)
     for _ in range(20):
         socket.create_connection(('127.0.0.1', port), timeout=5).close()
     with RawClient(port) as c:             # answered only once pipyx has accepted the 20 before it: the relay works
         c.send(req('/conn', headers=[('Connection', 'close')]))
         assert json_of(c.read_response())['requests'] == 1
     deadline = time.monotonic() + 2
-    while fd_count(p.pid) > base and time.monotonic() < deadline:
+    while open_fds(p.pid) > base and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert fd_count(p.pid) <= base, '%d sockets more open in pipyx 2 s after 20 clients left without sending' % (
-        fd_count(p.pid) - base)
+    assert open_fds(p.pid) <= base, '%d sockets more open in pipyx 2 s after 20 clients left without sending' % (
+        open_fds(p.pid) - base)
 
 
 def test_thousand_idle_connections(run_pipyx, backend):
@@ -587,16 +575,16 @@ def test_thousand_idle_connections(run_pipyx, backend):
     for _ in range(3):
         json_of(simple_request(port, '/conn'))
     time.sleep(0.2)
-    base_fds = fd_count(p.pid)
+    base_fds = open_fds(p.pid)
     base = vm_rss_kb(p.pid)
     socks = []
     try:
         for _ in range(n):
             socks.append(socket.create_connection(('127.0.0.1', port), timeout=10))
         deadline = time.monotonic() + 10
-        while fd_count(p.pid) < base_fds + n and time.monotonic() < deadline:
+        while open_fds(p.pid) < base_fds + n and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert fd_count(p.pid) >= base_fds + n, 'pipyx accepted %d of %d' % (fd_count(p.pid) - base_fds, n)
+        assert open_fds(p.pid) >= base_fds + n, 'pipyx accepted %d of %d' % (open_fds(p.pid) - base_fds, n)
         time.sleep(0.3)
         idle = vm_rss_kb(p.pid)
         per_conn = (idle - base) * 1024.0 / n

@@ -5,13 +5,13 @@ from hypothesis import given, strategies as st
 
 from pipyx import Data, MessageEnd, MessageStart, ResponseHead, StreamEnd
 from pipyx.testing import pipeline
-from http_codec_support import (  # noqa: F401
+from test.http_codec_support import (  # noqa: F401
     HOP_BY_HOP, OBS_TEXT, PATH_CHARS, RESERVED, SETTINGS, TCHAR,
     VCHAR, assert_ends_once, assert_refused, assert_well_formed, bodies, chunk_ext,
     chunked_body, decode, decoder, expected_events, feed, field_name,
     field_value, fields_st, head_summary, messages, methods, normalize,
     ows, paths, reencode_request, requests, responses, semantic,
-    split_at, splits, trailer_fields, wire)
+    splits, trailer_fields, wire)
 
 
 # ------------------------------------------------------------------ the encoders from messages a script makes

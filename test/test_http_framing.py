@@ -1,8 +1,7 @@
 """A body that does not match the length its response declared never desynchronises the client connection."""
 import textwrap
 
-from conftest import free_port
-from helpers_backend import RawClient, backend  # noqa: F401
+from test.helpers import RawClient, free_port
 
 
 def test_body_longer_than_declared_is_cut_and_the_connection_closed(tmp_path, run_pipyx, backend):

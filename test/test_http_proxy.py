@@ -1,4 +1,4 @@
-"""demux_http -> mux_http -> connect as a reverse proxy in front of test/backend.py, with real clients."""
+"""demux_http -> mux_http -> connect as a reverse proxy in front of test/helpers/backend_app.py, with real clients."""
 import http.client
 import json
 import os
@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from conftest import PipyxProcess, free_port, lacks
-from helpers_backend import Backend, RawClient, backend, big_pattern, simple_request, vm_rss_kb  # noqa: F401
+from test.helpers import Backend, PipyxProcess, RawClient, big_pattern, free_port, lacks, req, simple_request, vm_rss_kb
 
 PROXY_SCRIPT = '''
 from pipyx import pipy
@@ -70,18 +69,13 @@ def setup(tmp_path_factory):
 def proxy(setup):
     """The module's proxy (restarted if an earlier test killed it); checked to be running after the test."""
     b = setup['backend']
-    assert b.proc.poll() is None, 'backend.py died:\n' + b.output()
+    assert b.proc.poll() is None, 'backend_app.py died:\n' + b.log()
     p = setup['proxy']
     if p is None or not p.alive():
         p = setup['proxy'] = Proxy(str(setup['tmp'].mktemp('proxy')), b.port)
         setup['all'].append(p)
     yield p
     assert p.alive(), 'pipyx exited (code %s):\n%s' % (p.proc.proc.returncode, p.proc.log()[-3000:])
-
-
-def req(path, method='GET', headers=(), body=b'', version='HTTP/1.1'):
-    lines = ['%s %s %s' % (method, path, version), 'Host: localhost'] + ['%s: %s' % kv for kv in headers]
-    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + body
 
 
 def echo_of(resp):

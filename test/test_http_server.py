@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from conftest import PipyxProcess, free_port, lacks, wait_port
-from helpers_backend import RawClient, simple_request
+from test.helpers import PipyxProcess, RawClient, free_port, lacks, req, simple_request, wait_for, wait_port
 
 SCRIPT = '''
 import asyncio
@@ -121,14 +120,6 @@ def server(srv):
 
 SERVERS = ['p_serve', 'p_demux']          # the same routes, answered by serve_http and by demux_http
 SMALL = {'p_serve': 'p_small', 'p_demux': 'p_demux_small'}
-
-
-def req(path, method='GET', headers=(), body=b'', version='HTTP/1.1', host=True):
-    lines = ['%s %s %s' % (method, path, version)]
-    if host:
-        lines.append('Host: localhost')
-    lines += ['%s: %s' % kv for kv in headers]
-    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + body
 
 
 def assert_works(port):
@@ -643,9 +634,7 @@ def test_handler_exception_in_pipeline_others_answered(server):
 
 
 def wait_log(server, text, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and text not in server.proc.log():
-        time.sleep(0.05)
+    wait_for(lambda: text in server.proc.log(), timeout)
     return server.proc.log()
 
 

@@ -1,21 +1,11 @@
 """Scripts made of several modules: use()/chain() plugins sharing context variables through export/import_."""
-import http.client
 import textwrap
 
-from conftest import free_port
+from test.helpers import free_port, request
 
 
 def write(path, text):
     path.write_text(textwrap.dedent(text))
-
-
-def get(port, path, headers=None):
-    c = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
-    c.request('GET', path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
 
 
 def test_exported_variable_is_shared_per_stream_between_modules(tmp_path, run_pipyx):
@@ -45,9 +35,9 @@ def test_exported_variable_is_shared_per_stream_between_modules(tmp_path, run_pi
         pipy().import_(user='auth').pipeline('request').replace_message(answer)
     ''')
     run_pipyx(path=tmp_path / 'main.py', port=port)
-    assert get(port, '/', {'x-user': 'alice'})[1]['x-seen'] == 'alice'
+    assert request(port, '/', headers={'x-user': 'alice'})[1]['x-seen'] == 'alice'
     # A new connection starts from the exported default, not from the last stream's value.
-    assert get(port, '/')[1]['x-seen'] == 'nobody'
+    assert request(port, '/')[1]['x-seen'] == 'nobody'
 
 
 def test_import_of_a_name_nobody_exports_is_a_load_error(tmp_path, run_pipyx):
@@ -73,5 +63,5 @@ def test_undeclared_context_variable_is_a_clear_runtime_error(tmp_path, run_pipy
         pipy(target=None).listen('127.0.0.1:{port}').serve_http(answer)
     ''')
     p = run_pipyx(path=tmp_path / 'main.py', port=port)
-    assert get(port, '/')[0] == 500
+    assert request(port, '/')[0] == 500
     assert "no context variable 'tagret'" in p.log() and 'main.py:5' in p.log()

@@ -3,7 +3,7 @@ MqttEncoder writes and MqttDecoder reads, at protocol levels 4 (3.1.1) and 5 (an
 import pytest
 
 from pipyx.mqtt import Packet
-from mqtt_support import from_paho_properties, mosquitto, paho_clients, raw_clients  # noqa: F401 (fixtures)
+from test.mqtt_support import from_paho_properties, mosquitto, paho_clients, raw_clients  # noqa: F401 (fixtures)
 
 LEVELS = pytest.mark.parametrize('level', [4, 5])
 

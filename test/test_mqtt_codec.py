@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipyx.mqtt import MqttDecoder, MqttEncoder, MqttError, Packet
-from mqtt_codec_support import (LEVELS, SETTINGS, decode_pieces, encode_all, feed_garbage, packets, split_at)
+from test.helpers.streams import split_at
+from test.mqtt_codec_support import LEVELS, SETTINGS, decode_pieces, encode_all, feed_garbage, packets
 
 
 def roundtrip(head, payload, level):

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from helpers_backend import vm_rss_kb
-from mqtt_muxer_support import (PROMPTLY, TIMEOUT, connect_all, established, mosquitto_pub, unique, wait_for,
-                                fleet, muxer, relays, samplers, mosquitto)  # noqa: F401  (fixtures, used by name)
+from test.helpers import established, vm_rss_kb, wait_for
+from test.mqtt_muxer_support import (PROMPTLY, TIMEOUT, connect_all, mosquitto_pub, unique,
+                                     fleet, muxer, relays, samplers, mosquitto)  # noqa: F401  (fixtures, used by name)
 
 # ------------------------------------------------------------------------------------------------------ the tests
 
@@ -112,7 +112,7 @@ def will_subscriber(fleet, mosquitto, topic):
     """A device straight at the broker, subscribed (QoS 1) to every will of the test."""
     sub = fleet.device(unique('will-watcher'), mosquitto.port, inbox=topic, inbox_qos=1)
     connect_all(fleet, [sub])
-    wait_for(lambda: sub.subacks, what='the will watcher to subscribe')
+    wait_for(lambda: sub.subacks, TIMEOUT, what='the will watcher to subscribe')
     return sub
 
 
@@ -124,7 +124,7 @@ def test_will_is_published_when_a_device_vanishes_and_not_after_disconnect(mosqu
     straight = will_subscriber(fleet, mosquitto, run + '/#')
     muxed = fleet.device(unique('will-watcher'), muxer.edge_port, inbox=run + '/#', inbox_qos=1)
     connect_all(fleet, [muxed])
-    wait_for(lambda: muxed.subacks, what='the muxed will watcher to subscribe')
+    wait_for(lambda: muxed.subacks, TIMEOUT, what='the muxed will watcher to subscribe')
 
     def device(name):
         return fleet.device('%s-%s' % (run, name), muxer.edge_port, level=level,
@@ -144,13 +144,13 @@ def test_will_is_published_when_a_device_vanishes_and_not_after_disconnect(mosqu
         fleet.call(left_with_will.disconnect, 4)
         wanted.add(b'left-with-will is gone')
     for watcher in (straight, muxed):
-        wait_for(lambda: set(watcher.payloads()) >= wanted, what='the wills at %s' % watcher.client_id)
+        wait_for(lambda: set(watcher.payloads()) >= wanted, TIMEOUT, what='the wills at %s' % watcher.client_id)
     mosquitto.wait_log('Client %s disconnected.' % left.client_id)
 
     # A marker published after the clean DISCONNECT was handled: a will for it would have come before the marker.
     mosquitto_pub(mosquitto, '%s/marker' % run, 'marker')
     for watcher in (straight, muxed):
-        wait_for(lambda: b'marker' in watcher.payloads(), what='the marker at %s' % watcher.client_id)
+        wait_for(lambda: b'marker' in watcher.payloads(), TIMEOUT, what='the marker at %s' % watcher.client_id)
         got = collections.Counter(watcher.payloads())
         assert got == collections.Counter(wanted | {b'marker'}), got
         assert all(m[3] == 1 for m in watcher.messages)
@@ -197,7 +197,7 @@ def test_keep_alive_is_enforced_by_the_broker_through_the_muxer(mosquitto, muxer
     pinging = fleet.device(run + '-pinging', muxer.edge_port, keepalive=keepalive, inbox=run + '/pinging',
                            will=(run + '/will/pinging', b'pinging is gone', 1))
     connect_all(fleet, [straight, silent, pinging])
-    wait_for(lambda: pinging.subacks, what='the pinging device to subscribe')
+    wait_for(lambda: pinging.subacks, TIMEOUT, what='the pinging device to subscribe')
 
     socks = [fleet.silence(silent), fleet.silence(straight)]
     closed = wait_closed(socks, 3 * keepalive + 5)
@@ -212,12 +212,12 @@ def test_keep_alive_is_enforced_by_the_broker_through_the_muxer(mosquitto, muxer
     # Both went silent at the same moment; mosquitto's whole seconds may still put them one second apart.
     assert abs(muxed_after - straight_after) <= 1.5, (muxed_after, straight_after)
     mosquitto.wait_log('Client %s has exceeded timeout, disconnecting.' % silent.client_id)
-    wait_for(lambda: sorted(watcher.payloads()) == [b'silent is gone', b'straight is gone'], what='the wills')
+    wait_for(lambda: sorted(watcher.payloads()) == [b'silent is gone', b'straight is gone'], TIMEOUT, what='the wills')
 
     # The pinging device, connected at the same moment, outlives the silent ones by a margin, still working.
     time.sleep(1.0)
     mosquitto_pub(mosquitto, pinging.inbox, 'still here', qos=1)
-    wait_for(lambda: pinging.payloads() == [b'still here'], what='a message to the pinging device')
+    wait_for(lambda: pinging.payloads() == [b'still here'], TIMEOUT, what='a message to the pinging device')
     assert pinging.connected and not pinging.disconnects
     assert 'Received PINGREQ from %s' % pinging.client_id in mosquitto.log()
     assert 'Client %s has exceeded timeout' % pinging.client_id not in mosquitto.log()
@@ -235,18 +235,18 @@ def test_persistent_session_through_the_muxer(mosquitto, muxer, fleet, level):
     connect_all(fleet, [device])
     assert not device.connacks[0][1]
     fleet.call(device.subscribe, inbox, 1)
-    wait_for(lambda: device.subacks, what='the subscription')
+    wait_for(lambda: device.subacks, TIMEOUT, what='the subscription')
     assert device.subacks[0][1] == [1]
     fleet.call(device.disconnect)
-    wait_for(lambda: device.disconnects, what='the device to disconnect')
+    wait_for(lambda: device.disconnects, TIMEOUT, what='the device to disconnect')
     mosquitto.wait_log('Client %s disconnected.' % device.client_id)
 
     for n in range(3):
         mosquitto_pub(mosquitto, inbox, 'while away %d' % n, qos=1)
     fleet.call(device.reconnect)
-    wait_for(lambda: len(device.connacks) == 2 and device.connected, what='the device to reconnect')
+    wait_for(lambda: len(device.connacks) == 2 and device.connected, TIMEOUT, what='the device to reconnect')
     assert device.connacks[1][1], 'the broker did not find the session (session present = 0)'
-    wait_for(lambda: len(device.messages) >= 3, what='the messages published while the device was away')
+    wait_for(lambda: len(device.messages) >= 3, TIMEOUT, what='the messages published while the device was away')
     assert device.payloads() == [b'while away 0', b'while away 1', b'while away 2']
     assert all(m[1] == inbox and m[3] == 1 for m in device.messages)
     assert len(device.disconnects) == 1
@@ -257,13 +257,13 @@ def take_over(fleet, port, client_id, level, inbox):
     has seen its connection closed."""
     first = fleet.device(client_id, port, level=level, inbox=inbox)
     connect_all(fleet, [first])
-    wait_for(lambda: first.subacks, what='the first connection to subscribe')
+    wait_for(lambda: first.subacks, TIMEOUT, what='the first connection to subscribe')
     second = fleet.device(client_id, port, level=level, inbox=inbox)
     t0 = time.monotonic()
     connect_all(fleet, [second])
     wait_for(lambda: first.disconnects, PROMPTLY, 'the first connection of %s to be closed' % client_id)
     assert first.disconnects[0][0] - t0 < PROMPTLY
-    wait_for(lambda: second.subacks, what='the second connection to subscribe')
+    wait_for(lambda: second.subacks, TIMEOUT, what='the second connection to subscribe')
     return first, second
 
 
@@ -278,7 +278,7 @@ def test_second_connection_with_the_same_client_id_takes_over(mosquitto, muxer, 
     assert first.disconnects[0][1:] == straight.disconnects[0][1:], (first.disconnects, straight.disconnects)
     mosquitto.wait_log('Client %s already connected, closing old connection.' % first.client_id)
     mosquitto_pub(mosquitto, run + '/inbox', 'for the second', qos=1)
-    wait_for(lambda: second.payloads() == [b'for the second'], what='the message at the second connection')
+    wait_for(lambda: second.payloads() == [b'for the second'], TIMEOUT, what='the message at the second connection')
     assert first.payloads() == [] and not second.disconnects and len(first.disconnects) == 1
 
 
@@ -293,7 +293,7 @@ def test_a_device_that_stops_reading_holds_up_only_itself(mosquitto, muxer, flee
               for i in range(3 * TUNNELS)]           # some of them share the stalled device's tunnel
     publisher = fleet.device(run + '-publisher', muxer.edge_port)
     connect_all(fleet, [stalled, publisher] + others)
-    wait_for(lambda: stalled.subacks and all(o.subacks for o in others), what='the subscriptions')
+    wait_for(lambda: stalled.subacks and all(o.subacks for o in others), TIMEOUT, what='the subscriptions')
     rss_before = vm_rss_kb(muxer.edge.pid), vm_rss_kb(muxer.cloud.pid)
 
     sock = fleet.silence(stalled)
@@ -334,10 +334,10 @@ def test_a_killed_tunnel_is_replaced_and_only_its_devices_reconnect(mosquitto, m
                             will=('%s/will/%d' % (run, i), b'%d is gone' % i, 1))
                for i in range(devices_count)]
     connect_all(fleet, devices)
-    wait_for(lambda: all(d.subacks for d in devices), what='every device to subscribe')
+    wait_for(lambda: all(d.subacks for d in devices), TIMEOUT, what='every device to subscribe')
     assert len(relay.tunnels) == TUNNELS
     # (Count the devices' own channels: any connection to the edge opens one as it is accepted.)
-    wait_for(lambda: all(any(d.local_port in t['device_ports'] for t in relay.tunnels) for d in devices),
+    wait_for(lambda: all(any(d.local_port in t['device_ports'] for t in relay.tunnels) for d in devices), TIMEOUT,
              what='the relay to see every device channel open')
 
     def exchange(tag):
@@ -346,7 +346,7 @@ def test_a_killed_tunnel_is_replaced_and_only_its_devices_reconnect(mosquitto, m
                             for i, d in enumerate(devices)])
         for i, d in enumerate(devices):
             want = b'%s from %d' % (tag, (i - 1) % devices_count)
-            wait_for(lambda: want in d.payloads(), what='%r at %s' % (want, d.client_id))
+            wait_for(lambda: want in d.payloads(), TIMEOUT, what='%r at %s' % (want, d.client_id))
     exchange(b'before')
 
     victim = relay.tunnels[0]
@@ -362,7 +362,7 @@ def test_a_killed_tunnel_is_replaced_and_only_its_devices_reconnect(mosquitto, m
 
     # They come back, as paho's automatic reconnect would, through a new tunnel.
     fleet.call(lambda: [d.reconnect() for d in hit])
-    wait_for(lambda: all(len(d.subacks) == 2 for d in hit), what='the devices to reconnect and subscribe again')
+    wait_for(lambda: all(len(d.subacks) == 2 for d in hit), TIMEOUT, what='the devices to reconnect and subscribe again')
     assert len(relay.tunnels) == TUNNELS + 1
     new_ports = {d.local_port for d in hit}
     assert new_ports & relay.tunnels[-1]['device_ports'], 'no reconnected device rides in the new tunnel'
@@ -402,7 +402,7 @@ def test_cloud_down_closes_devices_promptly_and_they_return_with_it(mosquitto, m
     run = unique('down')
     early = fleet.device(run + '-early', muxer.edge_port, inbox=run + '/early')
     connect_all(fleet, [early])
-    wait_for(lambda: early.subacks, what='the first device to subscribe')
+    wait_for(lambda: early.subacks, TIMEOUT, what='the first device to subscribe')
 
     # The cloud goes away (killed): the device riding in its tunnel sees its connection closed at once.
     muxer.cloud.proc.kill()
@@ -422,10 +422,10 @@ def test_cloud_down_closes_devices_promptly_and_they_return_with_it(mosquitto, m
     # The cloud comes back on the same port: the devices connect again and messages flow.
     muxer.start_cloud(muxer.cloud_port)
     fleet.call(lambda: (early.reconnect(), late.reconnect()))
-    wait_for(lambda: early.connected and late.connected, what='the devices to connect after the cloud is back')
-    wait_for(lambda: len(early.subacks) == 2 and late.subacks, what='the devices to subscribe again')
+    wait_for(lambda: early.connected and late.connected, TIMEOUT, what='the devices to connect after the cloud is back')
+    wait_for(lambda: len(early.subacks) == 2 and late.subacks, TIMEOUT, what='the devices to subscribe again')
     fleet.call(early.publish, late.inbox, b'hello late', 1)
     fleet.call(late.publish, early.inbox, b'hello early', 2)
-    wait_for(lambda: late.payloads() == [b'hello late'] and early.payloads() == [b'hello early'],
+    wait_for(lambda: late.payloads() == [b'hello late'] and early.payloads() == [b'hello early'], TIMEOUT,
              what='messages between the devices')
     assert established(muxer.cloud_port) <= 2

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from conftest import ROOT, free_port
-from mqtt_support import RawClient, running_mosquitto
+from test.helpers import ROOT, free_port, wait_for
+from test.mqtt_support import RawMqttClient, running_mosquitto
 from pipyx.mqtt import Packet
 
 SAMPLE = os.path.join(ROOT, 'samples', 'mqtt-proxy', 'main.py')
@@ -31,17 +31,17 @@ def start_proxy(run_pipyx, brokers, **env):
 
 def test_clients_are_routed_by_client_id(run_pipyx, brokers):
     _, proxy = start_proxy(run_pipyx, brokers)
-    watch_sensors = RawClient(brokers.sensors)
+    watch_sensors = RawMqttClient(brokers.sensors)
     watch_sensors.connect('watch-sensors')
     watch_sensors.subscribe(('t/#', 1))
-    watch_default = RawClient(brokers.default)
+    watch_default = RawMqttClient(brokers.default)
     watch_default.connect('watch-default')
     watch_default.subscribe(('t/#', 1))
 
-    sensor = RawClient(proxy)
+    sensor = RawMqttClient(proxy)
     sensor.connect('sensor-7')
     sensor.publish('t/a', b'from a sensor', qos=1)
-    app = RawClient(proxy, level=5)
+    app = RawMqttClient(proxy, level=5)
     app.connect('app-1')
     app.publish('t/b', b'from an app', qos=1, properties={'user_property': [('k', 'v')]})
 
@@ -58,11 +58,11 @@ def test_clients_are_routed_by_client_id(run_pipyx, brokers):
 
 def test_mqtt5_session_goes_through_unchanged(run_pipyx, brokers):
     _, proxy = start_proxy(run_pipyx, brokers)
-    sub = RawClient(proxy, level=5)
+    sub = RawMqttClient(proxy, level=5)
     connack = sub.connect('app-sub', properties={'session_expiry_interval': 60})
     assert connack.properties.get('topic_alias_maximum') is not None or connack.reason_code == 0
     sub.subscribe(('v5/#', {'qos': 2, 'no_local': False, 'retain_as_published': False, 'retain_handling': 0}))
-    pub = RawClient(proxy, level=5)
+    pub = RawMqttClient(proxy, level=5)
     pub.connect('app-pub')
     props = {'content_type': 'text/plain', 'user_property': [('a', '1'), ('b', '2')]}
     pub.publish('v5/x', b'payload-2', qos=2, properties=props)
@@ -74,13 +74,13 @@ def test_mqtt5_session_goes_through_unchanged(run_pipyx, brokers):
 
 def test_publishes_are_rate_limited_per_client(run_pipyx, brokers):
     _, proxy = start_proxy(run_pipyx, brokers, PUBLISH_RATE='20', PUBLISH_BURST='5')
-    watch = RawClient(brokers.default)
+    watch = RawMqttClient(brokers.default)
     watch.connect('watch')
     watch.subscribe(('rate/#', 0))
 
-    fast = RawClient(proxy)
+    fast = RawMqttClient(proxy)
     fast.connect('app-fast')
-    other = RawClient(proxy)
+    other = RawMqttClient(proxy)
     other.connect('app-other')
 
     started = time.monotonic()
@@ -111,16 +111,14 @@ def test_publishes_are_rate_limited_per_client(run_pipyx, brokers):
 
 def test_malformed_packet_closes_only_that_connection(run_pipyx, brokers):
     proc, proxy = start_proxy(run_pipyx, brokers)
-    good = RawClient(proxy)
+    good = RawMqttClient(proxy)
     good.connect('app-good')
 
     bad = socket.create_connection((proxy.host, proxy.port), 5)
     bad.sendall(b'\x10\xff\xff\xff\xff\x7f')          # a remaining length of five bytes
     bad.settimeout(5)
     assert bad.recv(100) == b''                      # closed by the proxy
-    deadline = time.monotonic() + 5
-    while 'decode_mqtt' not in proc.log() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: 'decode_mqtt' in proc.log())
     line = [l for l in proc.log().splitlines() if 'decode_mqtt' in l]
     assert line and 'main.py:' in line[0] and 'closing the stream' in line[0], proc.log()
 
@@ -135,7 +133,7 @@ def test_malformed_packet_closes_only_that_connection(run_pipyx, brokers):
 
 def test_connect_to_an_absent_broker_closes_the_client(run_pipyx, brokers):
     _, proxy = start_proxy(run_pipyx, brokers, ROUTES='sensor-*=127.0.0.1:%d' % free_port())
-    c = RawClient(proxy)
+    c = RawMqttClient(proxy)
     c.send(Packet('CONNECT', client_id='sensor-lost', clean_start=True, keep_alive=30))
     c.sock.settimeout(5)
     assert c.sock.recv(100) == b''

@@ -1,84 +1,13 @@
 """The repo server's HTTP API, against a real `python -m pipyx.repo` process on 127.0.0.1."""
 import hashlib
-import http.client
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import ROOT, free_port, wait_port
-
-TOKEN = 's3cret-token'
-
-
-class RepoServer:
-    """A `python -m pipyx.repo` process started by a test; stopped by its pid."""
-
-    def __init__(self, repo_dir, port, token=TOKEN, extra=(), listen=None):
-        self.port = port
-        env = dict(os.environ)
-        env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-        env.pop('PIPYX_REPO_TOKEN', None)
-        if token is not None:
-            env['PIPYX_REPO_TOKEN'] = token
-        self.log_path = os.path.join(str(repo_dir), 'server-%d.log' % time.monotonic_ns())
-        os.makedirs(str(repo_dir), exist_ok=True)
-        self.log_file = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'pipyx.repo', '--repo-dir', str(repo_dir),
-             '--listen', listen or '127.0.0.1:%d' % port] + list(extra),
-            env=env, cwd=str(repo_dir), stdout=self.log_file, stderr=subprocess.STDOUT)
-
-    def log(self):
-        if not self.log_file.closed:
-            self.log_file.flush()
-        with open(self.log_path, 'rb') as f:
-            return f.read().decode('utf-8', 'replace')
-
-    def ready(self):
-        if not wait_port(self.port, 10.0, self.proc):
-            self.stop()
-            raise AssertionError('the repo did not start:\n' + self.log())
-        return self
-
-    def kill9(self):
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.log_file.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.log_file.closed:
-            self.log_file.close()
-        return self.proc.returncode
-
-
-def request(port, method, path, body=None, token=TOKEN, timeout=10.0):
-    """(status, headers, body bytes). body: bytes are sent raw, anything else as JSON. token=None sends none."""
-    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
-    headers = {}
-    if token is not None:
-        headers['Authorization'] = 'Bearer ' + token
-    if body is not None and not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-        headers['Content-Type'] = 'application/json'
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+from test.helpers import REPO_TOKEN, RepoServer, free_port
 
 
 @pytest.fixture(scope='module')
@@ -90,9 +19,9 @@ def repo(tmp_path_factory):
 
 @pytest.fixture
 def api(repo):
-    """api(method, path, body=None, token=TOKEN) -> (status, decoded JSON or raw bytes)."""
-    def call(method, path, body=None, token=TOKEN, **kw):
-        status, headers, data = request(repo.port, method, path, body, token, **kw)
+    """api(method, path, body=None, token=REPO_TOKEN) -> (status, decoded JSON or raw bytes)."""
+    def call(method, path, body=None, token=REPO_TOKEN, **kw):
+        status, headers, data = repo.api(method, path, body, token, **kw)
         if headers.get('content-type') == 'application/json':
             data = json.loads(data)
         return status, data
@@ -391,20 +320,20 @@ def test_survives_kill_9_right_after_publish(tmp_path):
     port = free_port()
     server = RepoServer(tmp_path / 'repo', port).ready()
     try:
-        assert request(port, 'POST', '/api/v1/codebases', {'name': 'durable'})[0] == 201
-        assert request(port, 'PUT', '/api/v1/codebases/durable/files/main.py', b'print("kept")')[0] == 204
-        assert request(port, 'PUT', '/api/v1/codebases/durable/entry', {'path': 'main.py'})[0] == 200
-        assert request(port, 'POST', '/api/v1/codebases/durable/publish')[0] == 200
-        assert request(port, 'PUT', '/api/v1/codebases/durable/files/draft.py', b'draft')[0] == 204
+        assert server.api('POST', '/api/v1/codebases', {'name': 'durable'})[0] == 201
+        assert server.api('PUT', '/api/v1/codebases/durable/files/main.py', b'print("kept")')[0] == 204
+        assert server.api('PUT', '/api/v1/codebases/durable/entry', {'path': 'main.py'})[0] == 200
+        assert server.api('POST', '/api/v1/codebases/durable/publish')[0] == 200
+        assert server.api('PUT', '/api/v1/codebases/durable/files/draft.py', b'draft')[0] == 204
     finally:
-        server.kill9()
+        server.kill()
     server = RepoServer(tmp_path / 'repo', port).ready()
     try:
-        status, _, body = request(port, 'GET', '/repo/durable/')
+        status, _, body = server.api('GET', '/repo/durable/')
         m = json.loads(body)
         assert status == 200 and m['version'] == 1 and m['files'] == {'main.py': sha(b'print("kept")')}
-        assert request(port, 'GET', '/repo/durable/main.py')[2] == b'print("kept")'
-        assert request(port, 'GET', '/api/v1/codebases/durable/files/draft.py')[2] == b'draft'
+        assert server.api('GET', '/repo/durable/main.py')[2] == b'print("kept")'
+        assert server.api('GET', '/api/v1/codebases/durable/files/draft.py')[2] == b'draft'
     finally:
         assert server.stop() == 0, server.log()
 
@@ -420,6 +349,6 @@ def test_refuses_to_start_without_a_token(tmp_path):
     port = free_port()
     server = RepoServer(tmp_path / 'r', port, token=None, extra=['--allow-no-token']).ready()
     try:
-        assert request(port, 'POST', '/api/v1/codebases', {'name': 'open'}, token=None)[0] == 201
+        assert server.api('POST', '/api/v1/codebases', {'name': 'open'}, token=None)[0] == 201
     finally:
         assert server.stop() == 0

@@ -10,10 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PipyxProcess, free_port, headless_chromium
-from cli_support import wait_for
-from test_repo_worker import TOKEN, RepoServer, answer
-
+from test.helpers import REPO_TOKEN, ROOT, PipyxProcess, RepoServer, answer, free_port, headless_chromium, wait_for
 
 APP = """from pipyx import pipy, Message
 pipy().listen('127.0.0.1:{port}').serve_http(Message('{text}'))
@@ -22,7 +19,7 @@ pipy().listen('127.0.0.1:{port}').serve_http(Message('{text}'))
 
 @pytest.fixture
 def repo(tmp_path):
-    r = RepoServer(str(tmp_path / 'repo'), free_port(), str(tmp_path))
+    r = RepoServer(str(tmp_path / 'repo'), free_port(), token_option=True).ready()
     yield r
     r.stop()
 
@@ -39,7 +36,7 @@ def browser(tmp_path):
 
 def until(driver, what, timeout=10.0):
     """Waits for what(driver) to be truthy; fails with the page's message and instance list, which say why."""
-    result = wait_for(lambda: what(driver), timeout, 0.1)
+    result = wait_for(lambda: what(driver), timeout, interval=0.1)
     assert result, 'timed out; page message: %r; instances: %r' % (message(driver), instances(driver))
     return result
 
@@ -85,7 +82,7 @@ def open_page(driver, repo, token):
 def test_page_creates_publishes_and_follows_a_worker(tmp_path, repo, browser):
     d = browser
     port = free_port()
-    open_page(d, repo, TOKEN)
+    open_page(d, repo, REPO_TOKEN)
 
     type_into(d, '#new-name', 'hello')
     click(d, '#create')
@@ -105,7 +102,7 @@ def test_page_creates_publishes_and_follows_a_worker(tmp_path, repo, browser):
     expect_ok(d, 'Published hello version 1.')
 
     worker = PipyxProcess(['http://127.0.0.1:%d/repo/hello/' % repo.port, '--repo-cache', str(tmp_path / 'cache')],
-                          cwd=str(tmp_path), env={'PIPYX_REPO_TOKEN': TOKEN})
+                          cwd=str(tmp_path), env={'PIPYX_REPO_TOKEN': REPO_TOKEN})
     try:
         worker.wait_ready(port)
         assert answer(port) == 'hello v1'
@@ -123,7 +120,7 @@ def test_page_creates_publishes_and_follows_a_worker(tmp_path, repo, browser):
         expect_ok(d, 'Saved main.py')
         click(d, '#publish')
         expect_ok(d, 'Published hello version 2.')
-        assert wait_for(lambda: answer(port) == 'hello v2', 10, 0.05), worker.log()
+        assert wait_for(lambda: answer(port) == 'hello v2', 10, interval=0.05), worker.log()
         until(d, row('2'))
     finally:
         worker.stop()
@@ -183,7 +180,7 @@ def test_page_files_are_served_with_their_types_and_nothing_else(repo):
         status, headers, body = fetch(path)
         assert status == 200 and headers['content-type'] == ctype + '; charset=utf-8' and body, path
         assert "default-src 'self'" in headers['content-security-policy']
-    ui_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'pipyx', 'repo', 'ui')
+    ui_dir = os.path.join(ROOT, 'pipyx', 'repo', 'ui')
     assert fetch('/ui/app.js')[2] == open(os.path.join(ui_dir, 'app.js'), 'rb').read()
     for path in ('/ui/nope.js', '/ui/%2e%2e/api.py', '/ui/..%2fapi.py', '/ui/sub/app.js', '/favicon.ico'):
         assert fetch(path)[0] == 404, path

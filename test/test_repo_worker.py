@@ -3,23 +3,15 @@
 The repo server (`python -m pipyx.repo`) and the workers run as real processes on 127.0.0.1; versions are published
 through the repo's API the way a user would, and every wait has a deadline.
 """
-import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import PipyxProcess, ROOT, free_port, stop_process, wait_port
-from cli_support import RawConn, get, wait_for, write_script
-
-TOKEN = 'test-token'
+from test.cli_support import write_script
+from test.helpers import REPO_TOKEN, RawClient, RepoServer, answer, free_port, get, wait_for
 
 APP = """
 from pipyx import pipy, Message
@@ -31,101 +23,32 @@ from pipyx import pipy, Message
 pipy().listen('127.0.0.1:{port}').serve_http(Message('v{n}')
 """
 
-class RepoServer:
-    """`python -m pipyx.repo` on a directory and port; stopped (by its pid) when the test ends."""
-
-    def __init__(self, directory, port, log_dir):
-        self.directory, self.port, self.log_dir = directory, port, log_dir
-        self.proc = None
-        self.start()
-
-    def start(self):
-        env = dict(os.environ)
-        env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-        self.log = open(os.path.join(self.log_dir, 'repo-%d.log' % time.monotonic_ns()), 'wb')
-        self.proc = subprocess.Popen([sys.executable, '-m', 'pipyx.repo', '--repo-dir', self.directory,
-                                      '--listen', '127.0.0.1:%d' % self.port, '--repo-token', TOKEN],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        assert wait_port(self.port, 10, self.proc), 'the repo server did not start'
-        return self
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(5)
-        self.log.close()
-
-    def stop(self):
-        stop_process(self.proc)
-        self.log.close()
-
-    # -- the API, as a publisher uses it ------------------------------------------------------------------------------
-
-    def call(self, method, path, body=None, raw=False):
-        data = body if raw or body is None else json.dumps(body).encode()
-        req = urllib.request.Request('http://127.0.0.1:%d%s' % (self.port, path), data=data, method=method,
-                                     headers={'Authorization': 'Bearer ' + TOKEN,
-                                              'Content-Type': 'application/octet-stream' if raw
-                                              else 'application/json'})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            text = r.read()
-        return json.loads(text) if text else None
-
-    def publish(self, name, files, entry='main.py'):
-        """Creates the codebase if needed, uploads files, sets the entry and publishes: the new version number."""
-        try:
-            self.call('POST', '/api/v1/codebases', {'name': name})
-        except urllib.error.HTTPError as e:
-            if e.code != 409:        # it exists already
-                raise
-        for path, text in files.items():
-            self.call('PUT', '/api/v1/codebases/%s/files/%s' % (name, path), text.encode(), raw=True)
-        self.call('PUT', '/api/v1/codebases/%s/entry' % name, {'path': entry})
-        return self.call('POST', '/api/v1/codebases/%s/publish' % name)['version']
-
-    def instances_text(self):
-        req = urllib.request.Request('http://127.0.0.1:%d/api/v1/instances' % self.port,
-                                     headers={'Authorization': 'Bearer ' + TOKEN})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.read().decode()
-
 
 @pytest.fixture
 def repo(tmp_path):
+    """repo(port=None) -> a RepoServer on tmp_path/repo, ready; stopped after the test."""
     started = []
 
     def start(port=None):
-        r = RepoServer(str(tmp_path / 'repo'), port or free_port(), str(tmp_path))
+        r = RepoServer(str(tmp_path / 'repo'), port or free_port(), token_option=True)
         started.append(r)
-        return r
+        return r.ready()
     yield start
     for r in started:
         r.stop()
 
 
 @pytest.fixture
-def worker(tmp_path):
-    started = []
-
+def worker(run_pipyx, tmp_path):
+    """worker(url, port=None, args=()) -> pipyx following the repo at url, with its cache in tmp_path/cache."""
     def start(url, port=None, args=()):
-        p = PipyxProcess([url, '--repo-cache', str(tmp_path / 'cache')] + list(args), cwd=str(tmp_path),
-                         env={'PIPYX_REPO_TOKEN': TOKEN})
-        started.append(p)
-        return p.wait_ready(port) if port else p
-    yield start
-    for p in started:
-        p.stop()
+        return run_pipyx(args=[url, '--repo-cache', str(tmp_path / 'cache')] + list(args),
+                         env={'PIPYX_REPO_TOKEN': REPO_TOKEN}, port=port or None)
+    return start
 
 
 def app(port, n, broken=False):
     return {'main.py': (BROKEN if broken else APP).replace('{port}', str(port)).replace('{n}', str(n))}
-
-
-def answer(port):
-    try:
-        return get(port, '/', 2.0)[1]
-    except OSError:
-        return None
 
 
 # -- 1. pull, serve, switch ------------------------------------------------------------------------------------------
@@ -146,16 +69,16 @@ def test_worker_pulls_serves_and_switches_to_a_new_version(tmp_path, repo, worke
     assert answer(port) == 'v1'
     cache = tmp_path / 'cache'
     assert (cache / 'v1' / 'main.py').is_file() and (cache / 'v1' / 'doc' / 'notes.txt').read_text() == 'x'
-    old = RawConn(port)
-    assert old.request('/') == (200, 'v1')
+    old = RawClient(port)
+    assert old.get('/') == (200, 'v1')
 
     # Only greeting.py changes: it alone is downloaded, and the new version imports the new copy of it.
     assert r.publish('hello', {'greeting.py': 'TEXT = "v2"\n'}) == 2
     t0 = time.monotonic()
-    assert wait_for(lambda: answer(port) == 'v2', 5, 0.05), p.log()
+    assert wait_for(lambda: answer(port) == 'v2', 5, interval=0.05), p.log()
     assert len(os.listdir(cache / 'blobs')) == 4
     assert time.monotonic() - t0 < 2.5, 'the switch took %.1fs' % (time.monotonic() - t0)
-    assert old.request('/') == (200, 'v1')          # an open connection keeps the version it started with
+    assert old.get('/') == (200, 'v1')              # an open connection keeps the version it started with
     old.close()
     # The repo knows this instance and what it runs.
     text = wait_for(lambda: re.search(r'"pid":\s*%d\b' % p.pid, r.instances_text()) and r.instances_text(), 5)
@@ -180,11 +103,11 @@ class Load:
         deadline = time.monotonic() + 8.0
         while not self.stop_flag.is_set() and time.monotonic() < deadline:
             try:
-                c = RawConn(self.port, 2.0)
+                c = RawClient(self.port, 2.0)
                 answers = []
                 self.connections.append(answers)
                 for _ in range(10):
-                    answers.append(c.request('/')[1])
+                    answers.append(c.get('/')[1])
                 c.close()
                 for _ in range(5):
                     self.connections.append([get(self.port, '/', 2.0)[1]])
@@ -210,7 +133,7 @@ def test_new_versions_under_load_lose_no_request(repo, worker):
         for n in (2, 3, 4):
             time.sleep(0.5)
             assert r.publish('app', app(port, n)) == n
-            assert wait_for(lambda: load.latest() == 'v%d' % n, 4, 0.02), 'v%d never served:\n%s' % (n, p.log())
+            assert wait_for(lambda: load.latest() == 'v%d' % n, 4, interval=0.02), 'v%d never served:\n%s' % (n, p.log())
         time.sleep(0.3)
     finally:
         load.stop()
@@ -236,15 +159,15 @@ def test_a_version_that_does_not_load_keeps_the_old_one_and_is_reported(repo, wo
     def reported():
         text = r.instances_text()
         return 'failed' in text and re.search(r'main\.py:3', text) and text
-    text = wait_for(reported, 5, 0.1)
+    text = wait_for(reported, 5, interval=0.1)
     assert text, 'no failure reported:\n%s\n%s' % (r.instances_text(), p.log())
     assert 'SyntaxError' in text, text
     assert answer(port) == 'v1'
     assert re.search(r'version 2 failed to load.*main\.py:3: SyntaxError', p.log()), p.log()
     # The next good version is taken, and the failure is cleared.
     r.publish('app', app(port, 3))
-    assert wait_for(lambda: answer(port) == 'v3', 5, 0.05), p.log()
-    assert wait_for(lambda: '"running"' in r.instances_text() and 'failed' not in r.instances_text(), 5, 0.1), \
+    assert wait_for(lambda: answer(port) == 'v3', 5, interval=0.05), p.log()
+    assert wait_for(lambda: '"running"' in r.instances_text() and 'failed' not in r.instances_text(), 5, interval=0.1), \
         r.instances_text()
 
 
@@ -257,13 +180,13 @@ def test_worker_outlives_the_repo_and_follows_it_when_back(repo, worker):
     p = worker('http://127.0.0.1:%d/repo/app/' % r.port, port)
     assert answer(port) == 'v1'
     r.kill()
-    assert wait_for(lambda: 'repo unreachable' in p.log(), 5, 0.05), p.log()
+    assert wait_for(lambda: 'repo unreachable' in p.log(), 5, interval=0.05), p.log()
     for _ in range(10):
         assert answer(port) == 'v1'
         time.sleep(0.1)
-    r.start()
+    r.start().ready()
     r.publish('app', app(port, 2))
-    assert wait_for(lambda: answer(port) == 'v2', 10, 0.1), p.log()
+    assert wait_for(lambda: answer(port) == 'v2', 10, interval=0.1), p.log()
     log = p.log()
     assert log.count('repo unreachable') == 1, 'the outage should be logged once:\n' + log
     assert 'repo reachable again' in log, log
@@ -278,12 +201,12 @@ def test_failover_to_the_next_repo_url(repo, worker):
     p = worker('http://127.0.0.1:%d/repo/x/,http://127.0.0.1:%d/repo/x/' % (dead, r.port), None,
                ['--poll-interval', '0.2'])
     # Started before anything is published: it waits, and serves the first version once there is one.
-    assert wait_for(lambda: 'nothing published yet' in p.log(), 5, 0.05), p.log()
+    assert wait_for(lambda: 'nothing published yet' in p.log(), 5, interval=0.05), p.log()
     r.publish('x', app(port, 1))
     p.wait_ready(port, 8)
     assert answer(port) == 'v1'
     r.publish('x', app(port, 2))
-    assert wait_for(lambda: answer(port) == 'v2', 5, 0.05), p.log()
+    assert wait_for(lambda: answer(port) == 'v2', 5, interval=0.05), p.log()
     assert 'repo unreachable' not in p.log(), 'one live URL is no outage:\n' + p.log()
 
 
@@ -291,7 +214,7 @@ def test_failover_to_a_repo_with_another_history_runs_that_repos_code(tmp_path, 
     # Version numbers are per repo: after a failover, "version 1" of the other repo is other code, and the worker's
     # cache must not hand it the first repo's files under that number.
     a = repo()
-    b = RepoServer(str(tmp_path / 'repo-b'), free_port(), str(tmp_path))
+    b = RepoServer(str(tmp_path / 'repo-b'), free_port(), token_option=True).ready()
     try:
         port = free_port()
         b.publish('x', app(port, 7))
@@ -300,9 +223,9 @@ def test_failover_to_a_repo_with_another_history_runs_that_repos_code(tmp_path, 
                    ['--poll-interval', '0.2'])
         assert answer(port) == 'v1'                  # A's version 1 is now in the cache
         a.publish('x', app(port, 2))
-        assert wait_for(lambda: answer(port) == 'v2', 5, 0.05), p.log()
+        assert wait_for(lambda: answer(port) == 'v2', 5, interval=0.05), p.log()
         a.kill()
-        assert wait_for(lambda: answer(port) == 'v7', 8, 0.1), p.log()
+        assert wait_for(lambda: answer(port) == 'v7', 8, interval=0.1), p.log()
     finally:
         b.stop()
 
@@ -318,9 +241,9 @@ def test_watch_reloads_on_edit_and_keeps_the_old_version_on_a_broken_one(tmp_pat
     assert answer(port) == 'v1'
     time.sleep(0.05)
     write_script(directory / 'main.py', APP.replace('{port}', str(port)).replace('{n}', '2'))
-    assert wait_for(lambda: answer(port) == 'v2', 3, 0.05), p.log()
+    assert wait_for(lambda: answer(port) == 'v2', 3, interval=0.05), p.log()
     write_script(directory / 'main.py', BROKEN.replace('{port}', str(port)).replace('{n}', '3'))
-    assert wait_for(lambda: 'reload failed' in p.log(), 3, 0.05), p.log()
+    assert wait_for(lambda: 'reload failed' in p.log(), 3, interval=0.05), p.log()
     assert re.search(r'main\.py:2: SyntaxError', p.log()), p.log()      # write_script drops the first newline
     assert answer(port) == 'v2'
 

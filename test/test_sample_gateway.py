@@ -1,5 +1,5 @@
 """End-to-end tests of samples/gateway: the gateway runs as a real pipyx process in front of real backends
-(test/backend.py), on 127.0.0.1, with a configuration written for the test, and is checked with a real HTTP client."""
+(test/helpers/backend_app.py), on 127.0.0.1, with a configuration written for the test, and is checked with a real HTTP client."""
 import http.client
 import json
 import os
@@ -16,14 +16,13 @@ from collections import Counter
 import pytest
 import yaml
 
-from conftest import ROOT, PipyxProcess, free_port
-from helpers_backend import Backend, request
+from test.helpers import ROOT, Backend, PipyxProcess, free_port, request, wait_for
 
 GATEWAY = os.path.join(ROOT, 'samples', 'gateway', 'main.py')
 
 
 def echo(port, path, headers=None, conn=None):
-    """A request for backend.py's /echo (through the gateway): (the response headers, what the backend received:
+    """A request for backend_app.py's /echo (through the gateway): (the response headers, what the backend received:
     {'path': ..., 'headers': {lower-case name: [values]}})."""
     status, rh, body = request(port, path, headers=headers, conn=conn)
     assert status == 200, (status, body)
@@ -40,22 +39,13 @@ def upstream(port, path, conn=None):
     return headers['x-upstream']
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def addr(port):
     return '127.0.0.1:%d' % port
 
 
 @pytest.fixture(scope='module')
 def backends():
-    """Three test/backend.py processes; yields their addresses A, B, C; stops them (by pid) afterwards."""
+    """Three backend_app.py processes; yields their addresses A, B, C; stops them (by pid) afterwards."""
     started = []
     try:
         for _ in range(3):
@@ -64,7 +54,6 @@ def backends():
     finally:
         for b in started:
             b.stop()
-            b.log.close()
 
 
 def gateway_config(port, a, b, c, dead):
@@ -341,7 +330,7 @@ def test_sighup_reloads_the_config(run_pipyx, backends, tmp_path):
     config.write_text(yaml.safe_dump(v1))
     proc = run_pipyx(path=GATEWAY, port=port, env={'CONFIG': str(config), 'PORT': str(port)})
     assert upstream(port, '/echo') == a
-    assert request(port, '/new/echo')[:3:2] == (404, b'not found\n')   # backend.py's own 404: no /new there
+    assert request(port, '/new/echo')[:3:2] == (404, b'not found\n')   # backend_app.py's own 404: no /new there
 
     v2 = dict(v1, routes={'/*': 'two', '/new/*': {'service': 'one', 'strip_prefix': True}},
               listen=free_port())                                   # PORT still decides the port

@@ -11,10 +11,10 @@ import threading
 import time
 
 
-from conftest import free_port
-from tunnel_support import (FAST_STOP, FIREHOSE_BYTES, HELLO, PROMPT, Client, Pusher, Tunnel, by_role, cloud_script,
-                            echo, edge_script, open_tunnel, pattern, peers, read_frame, rss, script, speaks_first,
-                            tunnel_frame, wait_for, wait_log)
+from test.helpers import free_port, wait_for
+from test.tunnel_support import (FAST_STOP, FIREHOSE_BYTES, HELLO, PROMPT, TIMEOUT, Client, Pusher, Tunnel, by_role,
+                                 cloud_script, echo, edge_script, open_tunnel, pattern, peers, read_frame, rss, script,
+                                 speaks_first, tunnel_frame, wait_log)
 
 assert peers                               # a fixture, used by name
 
@@ -52,7 +52,7 @@ def test_many_streams_share_at_most_k_tunnels_and_each_gets_its_own_bytes(run_pi
         for c in clients:
             c.close()
     # The clients' ends reach every backend connection; the tunnels stay for the next streams.
-    wait_for(lambda: all(c.ended.is_set() for c in backend.conns), what='every backend connection to end')
+    wait_for(lambda: all(c.ended.is_set() for c in backend.conns), TIMEOUT, what='every backend connection to end')
     assert t.tunnels() == 3
 
 
@@ -270,7 +270,7 @@ pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
         assert line.split() == [host.encode(), b'%d' % port, b'127.0.0.1', b'%d' % edge_port]
         c.close()
     # The backend got the announcement and then the client's bytes.
-    wait_for(lambda: sorted(conn.head.split(b'\n', 1)[1] for conn in backend.conns) == [b'hello'] * 3,
+    wait_for(lambda: sorted(conn.head.split(b'\n', 1)[1] for conn in backend.conns) == [b'hello'] * 3, TIMEOUT,
              what='the backend to get the announcements and the bytes')
 
 

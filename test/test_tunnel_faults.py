@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from conftest import free_port
-from tunnel_support import (FAST_STOP, HELLO, PROMPT, Client, Pusher, black_hole, by_role, cloud_script, echo,
-                            edge_script, established, open_tunnel, pattern, peers, script, speaks_first, tunnel_frame,
-                            wait_for, wait_log)
+from test.helpers import established, free_port, wait_for
+from test.tunnel_support import (FAST_STOP, HELLO, PROMPT, Client, Pusher, black_hole, by_role, cloud_script, echo,
+                                 edge_script, open_tunnel, pattern, peers, script, speaks_first, tunnel_frame, wait_log)
 
 assert peers                               # a fixture, used by name
 
@@ -76,7 +75,7 @@ pipy(tenant=None).listen('127.0.0.1:{edge}', idle_timeout=0).handle_data(tenant)
         c.send(b'echo %s\n' % tenant)
         assert c.echo(b'x')[0] == b'x'
         clients.append(c)
-        assert len(established(cloud_port)) == expected_tunnels
+        assert established(cloud_port) == expected_tunnels
     for c in clients:
         c.close()
 
@@ -114,10 +113,10 @@ def test_a_stopping_cloud_finishes_its_streams_refuses_new_ones_and_exits_when_t
         assert c.echo(b'x')[0] == b'x'
     idle.shutdown_write()
     assert idle.read_to_end() == b''
-    assert len(established(cloud_port)) == 2
+    assert established(cloud_port) == 2
 
     cloud.signal(signal.SIGTERM)
-    wait_for(lambda: len(established(cloud_port)) == 1, PROMPT, what='the idle tunnel to close')
+    wait_for(lambda: established(cloud_port) == 1, PROMPT, what='the idle tunnel to close')
     assert busy.echo(b'still served')[0] == b'still served'
     refused = Client(edge_port)            # a new stream in the tunnel that is still open
     refused.send(b'echo\n')

@@ -3,13 +3,11 @@ is checked against what its README says the reader will see."""
 import http.client
 import os
 import signal
-import time
 from collections import Counter
 
 import pytest
 
-from conftest import ROOT, free_port, wait_port
-from helpers_backend import request
+from test.helpers import ROOT, free_port, request, wait_for, wait_port
 
 TUTORIAL = os.path.join(ROOT, 'tutorial')
 
@@ -34,15 +32,6 @@ def backends(run_pipyx):
             assert wait_port(port, proc=p.proc), p.log()
         return ports
     return start
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 # -- 01 hello --------------------------------------------------------------------------------------------------------

@@ -11,28 +11,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import ROOT, free_port, lacks, stop_process, wait_port
-from helpers_backend import request
+from test.helpers import ROOT, alive, answer, free_port, lacks, request, wait_for, wait_port
 
 STEP = os.path.join(ROOT, 'tutorial', '08-repo')
 FLEET = os.path.join(ROOT, 'samples', 'fleet')
 TOKEN = 'tutorial-test-token'
 
 pytestmark = pytest.mark.skipif(lacks('curl'), reason='the tutorial publishes with curl')
-
-
-def wait_for(predicate, timeout=5.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def base_env(**extra):
@@ -44,61 +32,9 @@ def base_env(**extra):
     return env
 
 
-class Processes:
-    """Processes started by a test, each with its output in a log file; stopped by pid (SIGTERM, then SIGKILL)."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.started = []
-
-    def start(self, name, argv, env, cwd=ROOT):
-        log_path = os.path.join(self.directory, '%s-%d.log' % (name, len(self.started)))
-        log = open(log_path, 'wb')
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        proc.log_path, proc.log_file = log_path, log
-        self.started.append(proc)
-        return proc
-
-    def pipyx(self, name, args, port=None, **env):
-        proc = self.start(name, [sys.executable, '-m', 'pipyx'] + list(args), base_env(**env))
-        if port is not None:
-            assert wait_port(port, 10, proc), '%s did not listen on %d:\n%s' % (name, port, output(proc))
-        return proc
-
-    @staticmethod
-    def stop(proc, timeout=10):
-        stop_process(proc, timeout)
-        proc.log_file.close()
-        return proc.returncode
-
-    def stop_all(self):
-        for proc in reversed(self.started):
-            self.stop(proc)
-
-
-def output(proc):
-    with open(proc.log_path, 'rb') as f:
-        return f.read().decode('utf-8', 'replace')
-
-
-@pytest.fixture
-def procs(tmp_path):
-    p = Processes(str(tmp_path))
-    yield p
-    p.stop_all()
-
-
-def answer(port, path='/'):
-    try:
-        status, headers, body = request(port, path)
-    except OSError:
-        return None
-    return body.decode() if status == 200 else None
-
-
-def start_repo(procs, directory, port):
+def start_repo(processes, directory, port):
     """The README's `pipyx --repo-dir DIR --listen 127.0.0.1:PORT`, with PIPYX_REPO_TOKEN in the environment."""
-    return procs.pipyx('repo', ['--repo-dir', directory, '--listen', '127.0.0.1:%d' % port], port)
+    return processes.pipyx(['--repo-dir', directory, '--listen', '127.0.0.1:%d' % port], port, base_env(), ROOT)
 
 
 def instances(repo_port):
@@ -173,11 +109,11 @@ def same_json(got, shown):
 
 # -- tutorial/08-repo ----------------------------------------------------------------------------------------------
 
-def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, procs):
+def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, processes):
     text = readme(os.path.join(STEP, 'README.md'))
     repo_port, app_port = free_port(), free_port()
     repo = 'http://127.0.0.1:%d' % repo_port
-    repo_proc = start_repo(procs, str(tmp_path / 'repo'), repo_port)
+    repo_proc = start_repo(processes, str(tmp_path / 'repo'), repo_port)
     you = base_env(REPO=repo, AUTH='Authorization: Bearer ' + TOKEN, PORT=app_port)
 
     # "Publish a first version": each curl command as the README shows it, and the answer it shows.
@@ -193,8 +129,8 @@ def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, procs):
             assert out == '', (cmd, out)
 
     # "Run a worker from the URL", on the test's ports, with its cache in the test's directory.
-    worker = procs.pipyx('worker', ['%s/repo/hello/' % repo, '--repo-cache', str(tmp_path / 'cache')], app_port,
-                         PORT=app_port)
+    worker = processes.pipyx(['%s/repo/hello/' % repo, '--repo-cache', str(tmp_path / 'cache')], app_port,
+                             base_env(PORT=app_port), ROOT)
     assert answer(app_port) == 'Hello from version 1\n'
     me = wait_for(lambda: [i for i in instances(repo_port) if i['pid'] == worker.pid and i['status'] == 'running'])
     assert me and me[0]['version'] == 1 and me[0]['address'] == '0.0.0.0:%d' % app_port, instances(repo_port)
@@ -210,19 +146,20 @@ def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, procs):
 
     run('cp -r tutorial/08-repo/app ')
     run("sed -i 's/VERSION = 1/VERSION = 2/'")
-    watch = procs.start('watch', [sys.executable, os.path.join(STEP, 'watch.py')], base_env(PORT=app_port, ROUNDS=7))
-    assert wait_for(lambda: 'new connection' in output(watch), 5), output(watch)
+    watch = processes.start([sys.executable, os.path.join(STEP, 'watch.py')], env=base_env(PORT=app_port, ROUNDS=7),
+                            cwd=ROOT, name='watch')
+    assert wait_for(lambda: 'new connection' in watch.log(), 5), watch.log()
     assert run('tutorial/08-repo/publish.sh /tmp/hello-app') == 'uploaded main.py\n{"version":2}\n'
-    assert watch.wait(15) == 0, output(watch)
-    lines = [line for line in output(watch).splitlines() if 'connection' in line]
-    assert len(lines) == 7 and 'FAILED' not in output(watch), output(watch)
+    assert watch.wait(15) == 0, watch.log()
+    lines = [line for line in watch.log().splitlines() if 'connection' in line]
+    assert len(lines) == 7 and 'FAILED' not in watch.log(), watch.log()
     kept = [re.search(r'open connection: (.*?)\s+new connection', line).group(1) for line in lines]
     new = [line.rsplit('new connection: ', 1)[1] for line in lines]
     assert set(kept) == {'Hello from version 1'}, lines           # the open connection keeps its version...
     assert new[0] == 'Hello from version 1' and new[-1] == 'Hello from version 2', lines   # ...new ones switch
     assert new == sorted(new), lines                               # and once switched, never back
     assert answer(app_port) == 'Hello from version 2\n'
-    assert 'switched to version 2 of hello' in output(worker)
+    assert 'switched to version 2 of hello' in worker.log()
 
     # "A version that does not load": refused, reported to the repo, and version 2 goes on serving.
     run("echo 'import no_such_module' >> /tmp/hello-app/main.py")
@@ -230,36 +167,36 @@ def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, procs):
     failed = wait_for(lambda: [i for i in instances(repo_port) if i['pid'] == worker.pid and i['status'] == 'failed'])
     assert failed, instances(repo_port)
     shown_log = re.search(r'ERROR (version 3 failed to load.*)', section(text, 'A version that does not load')).group(1)
-    assert shown_log in output(worker), output(worker)           # the log line the README shows, word for word
+    assert shown_log in worker.log(), worker.log()           # the log line the README shows, word for word
     assert failed[0]['error'] == 'version 3: ' + shown_log.split('still running version 2: ')[1], failed
     assert failed[0]['version'] == 2
     assert answer(app_port) == 'Hello from version 2\n'
     run("sed -i '$d' /tmp/hello-app/main.py")
     assert run('tutorial/08-repo/publish.sh /tmp/hello-app') == 'uploaded main.py\n{"version":4}\n'
-    assert wait_for(lambda: 'switched to version 4 of hello' in output(worker)), output(worker)
+    assert wait_for(lambda: 'switched to version 4 of hello' in worker.log()), worker.log()
     assert wait_for(lambda: [i for i in instances(repo_port) if i['pid'] == worker.pid and i['status'] == 'running'
                              and i['version'] == 4 and i['error'] is None]), instances(repo_port)
 
     # "Several repos": a second repo, the worker restarted with both URLs, then the first repo stopped.
-    start_repo(procs, str(tmp_path / 'repo-b'), b_port)
+    start_repo(processes, str(tmp_path / 'repo-b'), b_port)
     assert run('for r in ') == 'uploaded main.py\n{"version":1}\n' * 2
-    assert procs.stop(worker) == 0
+    assert worker.stop() == 0
     both = command_line(text, 'pipyx http://localhost:6060/repo/hello-ha/,')
     for theirs, mine in ours.items():
         both = both.replace(theirs, mine)
-    worker = procs.pipyx('worker-ab', both.split()[1:] + ['--repo-cache', str(tmp_path / 'cache-ha')], app_port,
-                         PORT=app_port)
+    worker = processes.pipyx(both.split()[1:] + ['--repo-cache', str(tmp_path / 'cache-ha')], app_port,
+                             base_env(PORT=app_port), ROOT)
     assert answer(app_port) == 'Hello from version 2\n'
-    assert procs.stop(repo_proc) == 0
+    assert repo_proc.stop() == 0
     run("sed -i 's/VERSION = 2/VERSION = 3/'")
     assert run('REPO=http://localhost:6061 tutorial/08-repo/publish.sh') == 'uploaded main.py\n{"version":2}\n'
-    assert wait_for(lambda: answer(app_port) == 'Hello from version 3\n', 8), output(worker)
-    assert 'repo unreachable' not in output(worker), output(worker)
+    assert wait_for(lambda: answer(app_port) == 'Hello from version 3\n', 8), worker.log()
+    assert 'repo unreachable' not in worker.log(), worker.log()
 
 
-def test_08_repo_publish_sh_refuses_a_wrong_token(tmp_path, procs):
+def test_08_repo_publish_sh_refuses_a_wrong_token(tmp_path, processes):
     repo_port = free_port()
-    start_repo(procs, str(tmp_path / 'repo'), repo_port)
+    start_repo(processes, str(tmp_path / 'repo'), repo_port)
     status, out, err = sh('tutorial/08-repo/publish.sh tutorial/08-repo/app',
                           base_env(REPO='http://127.0.0.1:%d' % repo_port, PIPYX_REPO_TOKEN='wrong'))
     assert status != 0 and 'HTTP 403' in err, (status, out, err)
@@ -278,19 +215,11 @@ def healthz(port):
     return json.loads(body) if status == 200 else None
 
 
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, procs):
+def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, processes):
     repo_port, w1, w2, b1, b2 = (free_port() for _ in range(5))
     # The demo backends of step 3, and a copy of the codebase pointed at them.
-    procs.pipyx('backends', [os.path.join(ROOT, 'tutorial', '03-proxy', 'backend.py')], b1,
-                BACKEND_PORTS='%d,%d' % (b1, b2))
+    processes.pipyx([os.path.join(ROOT, 'tutorial', '03-proxy', 'backend.py')], b1,
+                    base_env(BACKEND_PORTS='%d,%d' % (b1, b2)), ROOT)
     assert wait_port(b2, 5)
     codebase = tmp_path / 'gateway'
     shutil.copytree(os.path.join(FLEET, 'codebase'), str(codebase))
@@ -298,15 +227,15 @@ def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, pro
     config.write_text(config.read_text().replace('127.0.0.1:8081', '127.0.0.1:%d' % b1)
                       .replace('127.0.0.1:8082', '127.0.0.1:%d' % b2))
 
-    fleet = procs.start('fleet', ['bash', os.path.join(FLEET, 'run.sh')],
-                        base_env(REPO_PORT=repo_port, WORKER_PORTS='%d,%d' % (w1, w2),
+    fleet = processes.start(['bash', os.path.join(FLEET, 'run.sh')], cwd=ROOT, name='fleet',
+                            env=base_env(REPO_PORT=repo_port, WORKER_PORTS='%d,%d' % (w1, w2),
                                  FLEET_DIR=tmp_path / 'fleet', PIPYX='%s -m pipyx' % sys.executable,
                                  STOP_TIMEOUT=8))
-    assert wait_for(lambda: output(fleet).count(' is pid ') == 3, 10), output(fleet)
-    pids = {name: int(pid) for name, pid in re.findall(r'^fleet: (\w+) is pid (\d+)$', output(fleet), re.M)}
-    assert set(pids) == {'repo', 'w1', 'w2'}, output(fleet)
+    assert wait_for(lambda: fleet.log().count(' is pid ') == 3, 10), fleet.log()
+    pids = {name: int(pid) for name, pid in re.findall(r'^fleet: (\w+) is pid (\d+)$', fleet.log(), re.M)}
+    assert set(pids) == {'repo', 'w1', 'w2'}, fleet.log()
     try:
-        assert wait_port(repo_port, 10, fleet), output(fleet)
+        assert wait_port(repo_port, 10, fleet.proc), fleet.log()
 
         def deploy(directory, *args):
             r = subprocess.run([sys.executable, os.path.join(FLEET, 'deploy.py'), str(directory),
@@ -316,14 +245,14 @@ def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, pro
 
         # The first deploy: both workers, waiting since they started, take version 1 and say so to the repo.
         status, out = deploy(codebase, '--workers', '2')
-        assert status == 0, out + output(fleet)
+        assert status == 0, out + fleet.log()
         assert 'created codebase gateway\npublished gateway version 1\n' in out, out
         assert re.search(r'0\.0\.0\.0:%d +runs version 1\n' % w1, out), out
         assert re.search(r'0\.0\.0\.0:%d +runs version 1\n' % w2, out), out
         for port, name in ((w1, 'w1'), (w2, 'w2')):
             assert healthz(port) == {'status': 'ok', 'release': '1.0', 'worker': name}
             st, headers, body = request(port, '/api/users')
-            assert (st, body.decode()) == (200, 'backend %d: GET /api/users\n' % b1), output(fleet)
+            assert (st, body.decode()) == (200, 'backend %d: GET /api/users\n' % b1), fleet.log()
             assert (headers['x-release'], headers['x-worker']) == ('1.0', name)
         assert request(w1, '/')[2].decode() == 'backend %d: GET /\n' % b2
 
@@ -332,7 +261,7 @@ def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, pro
         status, out = deploy(codebase)
         assert status == 0 and 'published gateway version 2' in out, out
         for port, name in ((w1, 'w1'), (w2, 'w2')):
-            assert healthz(port) == {'status': 'ok', 'release': '1.1', 'worker': name}, output(fleet)
+            assert healthz(port) == {'status': 'ok', 'release': '1.1', 'worker': name}, fleet.log()
         assert deploy(codebase) == (0, 'nothing changed: gateway stays at version 2\n')
 
         # A file removed from the directory leaves the codebase; a release that does not load is refused by both
@@ -350,11 +279,11 @@ def test_fleet_runs_a_repo_and_two_workers_that_follow_each_deploy(tmp_path, pro
     finally:
         # Stopping run.sh (by its pid) stops what it started: the workers, then the repo. Whatever it left behind is
         # killed here, by the pids it printed.
-        status = procs.stop(fleet, 20)
+        status = fleet.stop(20)
         leftovers = [name for name, pid in pids.items() if alive(pid)]
         for name in leftovers:
             os.kill(pids[name], signal.SIGKILL)
-    assert status == 0, output(fleet)
-    assert leftovers == [], 'run.sh left %s running:\n%s' % (leftovers, output(fleet))
-    assert 'fleet: stopped' in output(fleet)
+    assert status == 0, fleet.log()
+    assert leftovers == [], 'run.sh left %s running:\n%s' % (leftovers, fleet.log())
+    assert 'fleet: stopped' in fleet.log()
     assert not wait_port(w1, 0.2) and not wait_port(w2, 0.2) and not wait_port(repo_port, 0.2)

@@ -7,15 +7,12 @@ import asyncio
 import hashlib
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import pytest
 
-import conftest
-from conftest import free_port
-from helpers_backend import vm_rss_kb
+from test.helpers import established, free_port, vm_rss_kb, wait_for
 
 TIMEOUT = 5.0
 HOST = '127.0.0.1'
@@ -38,17 +35,6 @@ def cloud_script(port, backend_port, demux_options=''):
 
 def script(*parts):
     return 'from pipyx import pipy, ctx\n\n' + '\n'.join(parts)
-
-
-def established(port):
-    """The established TCP connections whose local port is `port` (the ones a listener on it accepted)."""
-    out = subprocess.run(['ss', '-Htn', 'state', 'established', '( sport = :%d )' % port],
-                         capture_output=True, text=True, timeout=5, check=True).stdout
-    return [line for line in out.splitlines() if line.strip()]
-
-
-def wait_for(predicate, timeout=TIMEOUT, what='condition', interval=0.02):
-    return conftest.wait_for(predicate, timeout, what, interval)
 
 
 def wait_log(proc, text, timeout=TIMEOUT):
@@ -540,7 +526,7 @@ class Tunnel:
         return c
 
     def tunnels(self):
-        return len(established(self.cloud_port))
+        return established(self.cloud_port)
 
 
 def open_tunnel(run_pipyx, peers, mux_options='max_sessions=1', demux_options='', handler=by_role):

@@ -1,4 +1,4 @@
-"""What the filter tests share: a sample stream, feeding a pipeline, and a readable summary of what came out."""
+"""Driving a pipeline in the test process: a sample stream, feeding events in, a readable summary of what came out."""
 import asyncio
 
 from pipyx import Data, MessageEnd, MessageStart, StreamEnd
@@ -55,3 +55,9 @@ async def until(predicate, timeout=2.0):
 
 def ended(c):
     return lambda: any(isinstance(e, StreamEnd) for e in c.events)
+
+
+def split_at(data, cuts):
+    """data cut at the offsets in cuts (those inside it), in order, with no empty piece."""
+    cuts = sorted(set(x for x in cuts if 0 < x < len(data)))
+    return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)]) if b > a]

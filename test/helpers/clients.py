@@ -1,57 +1,25 @@
-"""Shared by the HTTP tests: the `backend` fixture (test/backend.py as a subprocess) and a raw-socket HTTP/1.x
-client that sees exact bytes."""
+"""Clients of a server under test: a raw socket that sends bytes exactly as given and parses HTTP/1.x answers
+itself, and http.client for the view of an independent implementation."""
 import http.client
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 
-import pytest
 
-from conftest import free_port, stop_process, wait_port
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-class Backend:
-    """test/backend.py running on a free port; its output goes to a temporary log file."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, 'backend.py'), str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        if not wait_port(self.port, 10.0, self.proc):
-            self.stop()
-            raise AssertionError('backend.py did not start on %d' % self.port)
-
-    def output(self):
-        self.log.seek(0)
-        return self.log.read().decode('utf-8', 'replace')
-
-    def stop(self):
-        stop_process(self.proc)
+class ClosedByPeer(EOFError, ConnectionError):
+    """The peer closed the connection before the answer was complete: an end of input for code that reads a
+    stream, a connection error for code that makes a request."""
 
 
-@pytest.fixture
-def backend():
-    """Starts test/backend.py on a free port; yields the port; stops it (by its pid) afterwards."""
-    b = Backend()
-    try:
-        yield b.port
-    finally:
-        b.stop()
-        b.log.close()
-
-
-def big_pattern(offset, n):
-    """The bytes backend.py's /big/<n> sends at [offset, offset + n)."""
-    alpha = b'abcdefghijklmnopqrstuvwxyz'
-    start = offset % 26
-    reps = (start + n) // 26 + 1
-    return (alpha * reps)[start:start + n]
+def req(path, method='GET', headers=(), body=b'', version='HTTP/1.1', host=True):
+    """The bytes of one request; a body without a Content-Length or Transfer-Encoding among the headers is given a
+    Content-Length."""
+    lines = ['%s %s %s' % (method, path, version)]
+    if host:
+        lines.append('Host: localhost')
+    lines += ['%s: %s' % kv for kv in headers]
+    if body and not any(k.lower() in ('content-length', 'transfer-encoding') for k, _ in headers):
+        lines.append('Content-Length: %d' % len(body))
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + body
 
 
 class Response:
@@ -63,6 +31,10 @@ class Response:
         self.body = body
         self.raw_head = raw_head
         self.chunked = chunked
+
+    @property
+    def text(self):
+        return self.body.decode('utf-8', 'replace')
 
     def header(self, name, default=None):
         vals = [v for k, v in self.headers if k == name.lower()]
@@ -76,14 +48,15 @@ class Response:
 
 
 class RawClient:
-    """A TCP connection to 127.0.0.1:port that sends bytes exactly as given and parses the responses."""
+    """A TCP connection to host:port that sends bytes exactly as given, so that a test knows for sure what went on
+    the wire and on which socket; it reads HTTP/1.x responses itself (a subclass may read another protocol)."""
 
-    def __init__(self, port, timeout=5.0, rcvbuf=None):
+    def __init__(self, port, timeout=5.0, rcvbuf=None, host='127.0.0.1'):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect(('127.0.0.1', port))
+        self.sock.connect((host, port))
         self.buf = b''
         self.timeout = timeout
 
@@ -107,7 +80,7 @@ class RawClient:
     def _fill(self):
         chunk = self.sock.recv(65536)
         if not chunk:
-            raise EOFError('connection closed by peer; buffered %r' % self.buf[:200])
+            raise ClosedByPeer('connection closed by peer; buffered %r' % self.buf[:200])
         self.buf += chunk
 
     def _read_until(self, marker):
@@ -121,11 +94,20 @@ class RawClient:
         return out
 
     def _read_exact(self, n):
+        # The pieces are joined once at the end: appending each to the buffer would copy a large body over and over.
         deadline = time.monotonic() + self.timeout
-        while len(self.buf) < n:
-            if time.monotonic() > deadline:
-                raise TimeoutError('wanted %d bytes, have %d' % (n, len(self.buf)))
-            self._fill()
+        pieces, have = [self.buf], len(self.buf)
+        try:
+            while have < n:
+                if time.monotonic() > deadline:
+                    raise TimeoutError('wanted %d bytes, have %d' % (n, have))
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ClosedByPeer('connection closed by peer after %d of %d bytes' % (have, n))
+                pieces.append(chunk)
+                have += len(chunk)
+        finally:
+            self.buf = b''.join(pieces)
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
@@ -175,15 +157,26 @@ class RawClient:
             body = self.read_to_close()
         return Response(status, reason, version, headers, body, raw, chunked)
 
+    def get(self, path='/', headers=''):
+        """GET path on this connection (headers: more header lines, each ending with CRLF): (status, body text)."""
+        self.send('GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n' % (path, headers))
+        r = self.read_response()
+        return r.status, r.text
+
     def read_to_close(self, limit=64 << 20):
         deadline = time.monotonic() + self.timeout
-        while len(self.buf) < limit:
-            if time.monotonic() > deadline:
-                raise TimeoutError('connection not closed; buffered %r' % self.buf[:200])
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                break
-            self.buf += chunk
+        pieces, have = [self.buf], len(self.buf)
+        try:
+            while have < limit:
+                if time.monotonic() > deadline:
+                    raise TimeoutError('connection not closed; buffered %r' % b''.join(pieces[:4])[:200])
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                pieces.append(chunk)
+                have += len(chunk)
+        finally:
+            self.buf = b''.join(pieces)
         out, self.buf = self.buf, b''
         return out
 
@@ -224,23 +217,35 @@ def simple_request(port, path='/', method='GET', headers=None, body=None, timeou
     hs.update(headers or {})
     if body is not None and 'Content-Length' not in hs and 'Transfer-Encoding' not in hs:
         hs['Content-Length'] = str(len(body))
-    req = '%s %s HTTP/1.1\r\n' % (method, path) + ''.join('%s: %s\r\n' % kv for kv in hs.items()) + '\r\n'
+    head = '%s %s HTTP/1.1\r\n' % (method, path) + ''.join('%s: %s\r\n' % kv for kv in hs.items()) + '\r\n'
     with RawClient(port, timeout) as c:
-        c.send(req.encode('latin-1') + (body or b''))
+        c.send(head.encode('latin-1') + (body or b''))
         return c.read_response(head_request=(method == 'HEAD'))
 
 
-def vm_rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise AssertionError('no VmRSS for %d' % pid)
+def get(port, path='/', timeout=5.0):
+    """GET path on a new connection, closed after the answer: (status, body text)."""
+    r = simple_request(port, path, headers={'Host': '127.0.0.1', 'Connection': 'close'}, timeout=timeout)
+    return r.status, r.text
 
 
-def request(port, path='/', method='GET', body=None, headers=None, conn=None):
-    """One request; on a new connection unless conn is given. Returns (status, headers, body bytes)."""
-    c = conn or http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+def answer(port, path='/', timeout=2.0):
+    """The body of GET path as text, whatever the status; None while nothing answers on port."""
+    try:
+        return get(port, path, timeout)[1]
+    except OSError:
+        return None
+
+
+def request(port, path='/', method='GET', body=None, headers=None, conn=None, timeout=5.0, tls=None):
+    """One request with http.client; on a new connection unless conn is given, over TLS with the ssl context tls.
+    Returns (status, headers with lower-case names, body bytes)."""
+    if conn is not None:
+        c = conn
+    elif tls is not None:
+        c = http.client.HTTPSConnection('127.0.0.1', port, timeout=timeout, context=tls)
+    else:
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()

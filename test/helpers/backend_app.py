@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 origin server for the proxy tests: `python test/backend.py PORT`.
+"""A small HTTP/1.1 origin server the proxy tests put pipyx in front of: `python test/helpers/backend_app.py PORT`.
 
 Paths:
   /echo            200, JSON {method, path, headers: [[name, value], ...], body}
