@@ -6,7 +6,7 @@ processes    ROOT, Process, PipyxProcess, Processes, FAST_STOP, stop_process, al
 peers        missing_peer, lacks, headless_chromium
 clients      RawClient, Response, ClosedByPeer, req, simple_request, get, answer, request
 backend      Backend (backend_app.py, the HTTP origin server), PROXY and RELAY scripts, big_pattern, json_of,
-             backend_stats
+             echo_of, backend_stats
 repo         RepoServer, REPO_TOKEN
 tls          certificates
 streams      pipelines driven in the test process: feed, summary, until... (`from test.helpers.streams import`:
@@ -14,7 +14,7 @@ streams      pipelines driven in the test process: feed, summary, until... (`fro
 
 Support that only one area needs lives next to its tests (test/mqtt/support.py, test/filters/tunnel_support.py...).
 """
-from .backend import PROXY, RELAY, Backend, backend_stats, big_pattern, json_of
+from .backend import PROXY, RELAY, Backend, backend_stats, big_pattern, echo_of, json_of
 from .clients import ClosedByPeer, RawClient, Response, answer, get, req, request, simple_request
 from .peers import PEERS_REQUIRED, headless_chromium, lacks, missing_peer
 from .processes import (FAST_STOP, ROOT, PipyxProcess, Process, Processes, alive, no_traceback, open_fds, stop_process,
@@ -25,7 +25,7 @@ from .tls import certificates
 from .waiting import wait_for
 
 __all__ = [
-    'PROXY', 'RELAY', 'Backend', 'backend_stats', 'big_pattern', 'json_of',
+    'PROXY', 'RELAY', 'Backend', 'backend_stats', 'big_pattern', 'echo_of', 'json_of',
     'ClosedByPeer', 'RawClient', 'Response', 'answer', 'get', 'req', 'request', 'simple_request',
     'PEERS_REQUIRED', 'headless_chromium', 'lacks', 'missing_peer',
     'FAST_STOP', 'ROOT', 'PipyxProcess', 'Process', 'Processes', 'alive', 'no_traceback', 'open_fds', 'stop_process',

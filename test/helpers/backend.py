@@ -39,6 +39,15 @@ def json_of(resp):
     return json.loads(resp.body)
 
 
+def echo_of(resp):
+    """What the backend's /echo saw, from its 200 answer; doc['hmap'] has the header fields by lower-case name."""
+    doc = json_of(resp)
+    doc['hmap'] = {}
+    for k, v in doc['headers']:
+        doc['hmap'].setdefault(k.lower(), []).append(v)
+    return doc
+
+
 def backend_stats(backend_port):
     """The backend's own view of its connections, asked directly (not through pipyx)."""
     return json_of(simple_request(backend_port, '/stats', headers={'Connection': 'close'}))
