@@ -116,8 +116,6 @@ def server(srv):
 
 
 SERVERS = ['p_serve', 'p_demux']          # the same routes, answered by serve_http and by demux_http
-
-
 SMALL = {'p_serve': 'p_small', 'p_demux': 'p_demux_small'}
 
 

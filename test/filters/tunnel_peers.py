@@ -14,8 +14,6 @@ from test.helpers import wait_for
 
 
 TIMEOUT = 5.0
-
-
 HOST = '127.0.0.1'
 
 

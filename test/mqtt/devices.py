@@ -20,8 +20,6 @@ from test.helpers import wait_for
 
 
 HOST = '127.0.0.1'
-
-
 TIMEOUT = 10.0
 
 

@@ -17,8 +17,6 @@ from test.mqtt.support import mosquitto  # noqa: F401  (the fixture)
 
 
 SAMPLE = os.path.join(ROOT, 'samples', 'mqtt-muxer')
-
-
 PROMPTLY = 2.0        # how soon a device must see its connection closed when its path to the broker is gone
 
 
