@@ -1,0 +1,46 @@
+"""link: to a named pipeline, from one to another, or inline."""
+import pytest
+
+from pipyx import Data, StreamEnd
+from pipyx.config import ScriptError
+from pipyx.testing import layout as layout_with, pipeline
+from test.helpers.streams import feed, start, summary
+
+
+def test_link_to_a_named_pipeline():
+    p, c = pipeline(lambda p: p.link('upper').replace_data(lambda d: d.to_bytes() + b'.')
+                    .pipeline('upper').replace_data(lambda d: d.to_bytes().upper()))
+    feed(p, [Data(b'ab'), Data(b'cd'), StreamEnd()])
+    assert [e.to_bytes() for e in c.events if isinstance(e, Data)] == [b'AB.', b'CD.']
+    assert isinstance(c.events[-1], StreamEnd)
+
+
+def test_link_from_a_named_pipeline_to_another():
+    p, c = pipeline(lambda p: p.link('second').pipeline('second').link('first').replace_data(
+        lambda d: d.to_bytes() + b'2').pipeline('first').replace_data('1'))
+    feed(p, [Data(b'x'), StreamEnd()])
+    assert summary(c.events) == [('data', b'12'), ('stream_end', None)]
+
+
+def test_link_inline():
+    p, c = pipeline(lambda p: p.link().to(lambda q: q.replace_data(lambda d: d.to_bytes()[::-1])))
+    feed(p, [Data(b'abc'), StreamEnd()])
+    assert summary(c.events) == [('data', b'cba'), ('stream_end', None)]
+    p, c = pipeline(lambda p: p.link(lambda q: q.replace_data('z')).replace_data(lambda d: d.to_bytes() * 2))
+    feed(p, [Data(b'abc'), StreamEnd()])
+    assert summary(c.events) == [('data', b'zz'), ('stream_end', None)]
+
+
+def test_link_to_an_undefined_pipeline_is_a_script_error():
+    with pytest.raises(ScriptError, match='nowhere'):
+        pipeline(lambda p: p.link('nowhere'))
+
+
+def test_link_starts_one_sub_pipeline_per_stream():
+    starts = []
+    layout = layout_with(lambda p: p.link('sub').pipeline('sub').handle_stream_start(starts.append))
+    p1, c1 = start(layout)
+    p2, c2 = start(layout)
+    feed(p1, [Data(b'a'), Data(b'b')])
+    feed(p2, [Data(b'c')])
+    assert [d.to_bytes() for d in starts] == [b'a', b'c']
