@@ -21,7 +21,7 @@ import pipyx.filters
 from pipyx.config import Configuration
 from pipyx.testing import layout
 
-from conftest import missing_peer
+from test.helpers import missing_peer
 
 PACKAGE = os.path.dirname(os.path.abspath(pipyx.__file__))
 PACKAGE_PARENT = os.path.dirname(PACKAGE)
