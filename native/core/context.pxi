@@ -45,7 +45,7 @@ cdef class Context:
         return <dict>s
 
     cdef Context clone(self):
-        # A mux session pipeline starts with a copy of the values of the stream that opened it.
+        # A mux_http session pipeline starts with a copy of the values of the stream that opened it.
         cdef Context c = Context.__new__(Context)
         c._states = {k: (<dict>v).copy() for k, v in self._states.items()}
         c.inbound = self.inbound

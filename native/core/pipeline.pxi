@@ -1,7 +1,7 @@
 # Filters, pipeline layouts and pipeline instances.
 #
 # A layout is the template a script builds: a name and a list of filter prototypes. An instance is made per stream
-# (per accepted connection, per demuxed message, per mux session) by cloning each prototype and linking the clones:
+# (per accepted connection, per demuxed message, per mux_http session) by cloning each prototype and linking the clones:
 # every filter outputs straight into the next one's on_event, a C vtable call, and the last outputs into whatever
 # the pipeline was created for. Nothing on that path awaits: asyncio lives only at the I/O edges.
 

@@ -13,6 +13,6 @@ BROKER = os.environ.get('BROKER', '127.0.0.1:1883')
 
 (pipy()
  .listen(LISTEN, idle_timeout=0)
- .demux()
+ .accept_tunnel()
  # A QoS 0 publish gets no answer, so no read timeout; the broker's keep-alive check watches each device.
  .to(lambda p: p.connect(BROKER, read_timeout=0, idle_timeout=0)))

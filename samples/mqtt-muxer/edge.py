@@ -16,6 +16,6 @@ TUNNELS = int(os.environ.get('TUNNELS', '4'))
  # No idle timeout for devices: the broker enforces each device's MQTT keep-alive, and when it drops a device the
  # end comes back through the tunnel and closes the device's connection here.
  .listen(LISTEN, idle_timeout=0)
- .mux(max_sessions=TUNNELS)
- # The tunnel's liveness is mux's PING (every 15 s of silence), not connect's timeouts.
+ .connect_tunnel(max_sessions=TUNNELS)
+ # The tunnel's liveness is connect_tunnel's PING (every 15 s of silence), not connect's timeouts.
  .to(lambda p: p.connect(CLOUD, read_timeout=0, idle_timeout=0)))

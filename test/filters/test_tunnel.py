@@ -1,7 +1,7 @@
-"""mux and demux end to end, carrying streams: real pipyx edge and cloud processes, real clients and backends, on
+"""connect_tunnel and accept_tunnel end to end, carrying streams: real pipyx edge and cloud processes, real clients and backends, on
 127.0.0.1. Faults (lost tunnels, silent and bad peers, limits) are in test_tunnel_faults.py.
 
-    clients --> edge: listen().mux(...).to(connect(cloud)) ==tunnels==> cloud: listen().demux().to(connect(backend))
+    clients --> edge: listen().connect_tunnel(...).to(connect(cloud)) ==tunnels==> cloud: listen().accept_tunnel().to(connect(backend))
 """
 import hashlib
 import os
@@ -162,7 +162,7 @@ def test_a_client_that_does_not_read_stalls_only_its_own_channel(run_pipyx, peer
 
 def test_a_cloud_that_answers_by_itself_holds_back_a_client_that_does_not_read(run_pipyx, peers):
     cloud_port, edge_port = free_port(), free_port()
-    cloud = run_pipyx(script("pipy().listen('127.0.0.1:%d', idle_timeout=0).demux().to(\n"
+    cloud = run_pipyx(script("pipy().listen('127.0.0.1:%d', idle_timeout=0).accept_tunnel().to(\n"
                              "    lambda p: p.replace_data(lambda d: d))\n" % cloud_port),      # an echo in the cloud
                       port=cloud_port, args=FAST_STOP)
     edge = run_pipyx(script(edge_script(edge_port, cloud_port, 'max_sessions=1')), port=edge_port, args=FAST_STOP)
@@ -257,7 +257,7 @@ def announce(first):
     i = ctx.inbound
     return ['%s %d %s %d\\n' % (i.remote_address, i.remote_port, i.local_address, i.local_port), first]
 
-pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
+pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).accept_tunnel().to(
     lambda p: p.replace_stream_start(announce).connect('127.0.0.1:{backend}'))
 '''.format(cloud=cloud_port, backend=backend.port)), port=cloud_port, args=FAST_STOP)
     run_pipyx(script(edge_script(edge_port, cloud_port, 'max_sessions=1')), port=edge_port, args=FAST_STOP)
@@ -277,7 +277,7 @@ pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
 # ----------------------------------------------------------------------------------------------------- the framing
 
 def test_a_tunnel_whose_frames_arrive_a_byte_at_a_time_works_as_documented(run_pipyx, peers):
-    """A hand-made mux side talks to the cloud in frames as docs/tunnel.md describes them, one byte per write."""
+    """A hand-made connecting side talks to the cloud in frames as docs/tunnel.md describes them, one byte per write."""
     backend = peers.serve(by_role)
     cloud_port = free_port()
     run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
@@ -315,7 +315,7 @@ END_LOGGING_CLOUD = '''
 def ended(end):
     print('channel from port %d ended: %s' % (ctx.inbound.remote_port, end.error))
 
-pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).demux().to(
+pipy().listen('127.0.0.1:{cloud}', idle_timeout=0).accept_tunnel().to(
     lambda p: p.handle_stream_end(ended).connect('127.0.0.1:{backend}', read_timeout=0, idle_timeout=0))
 '''
 

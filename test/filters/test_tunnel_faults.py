@@ -1,4 +1,4 @@
-"""mux and demux when things go wrong: a lost tunnel, a silent or stopping peer, peers that are no tunnel, and the
+"""connect_tunnel and accept_tunnel when things go wrong: a lost tunnel, a silent or stopping peer, peers that are no tunnel, and the
 limits on streams and windows. Real pipyx processes and peers on 127.0.0.1.
 """
 import signal
@@ -66,7 +66,7 @@ def tenant(data):
     if ctx.tenant is None:
         ctx.tenant = data.to_bytes().split(b'\\n')[0].split(b' ')[1]      # 'echo TENANT\\n...'
 
-pipy(tenant=None).listen('127.0.0.1:{edge}', idle_timeout=0).handle_data(tenant).mux(
+pipy(tenant=None).listen('127.0.0.1:{edge}', idle_timeout=0).handle_data(tenant).connect_tunnel(
     session_key=lambda: ctx.tenant, max_sessions=1).to(
         lambda p: p.connect('127.0.0.1:{cloud}', read_timeout=0, idle_timeout=0))
 '''.format(edge=edge_port, cloud=cloud_port)), port=edge_port, args=FAST_STOP)
@@ -162,7 +162,7 @@ def test_the_cloud_gives_up_a_silent_edge_and_closes_its_backend_connections(run
     cloud_port = free_port()
     cloud = run_pipyx(script(cloud_script(cloud_port, backend.port, 'ping_interval=0.5')), port=cloud_port,
                       args=FAST_STOP)
-    edge = Client(cloud_port)              # a mux side that opens a channel, then never says anything again
+    edge = Client(cloud_port)              # a connecting side that opens a channel, then never says anything again
     edge.send(HELLO + tunnel_frame(1, 1) + tunnel_frame(2, 1, b'echo\n'))
     conn = backend.find(b'echo')
     assert conn.ended.wait(4.0), 'the backend connection of a dead tunnel was left open'
@@ -281,8 +281,8 @@ def test_demux_max_streams_refuses_a_channel_beyond_the_limit(run_pipyx, peers):
     assert len(backend.conns) == 2
 
 
-@pytest.mark.parametrize('call, message', [('mux(window=1000)', 'window must be at least 65536 bytes'),
-                                           ('demux(window=1 << 40)', 'window must be below 2 GiB')])
+@pytest.mark.parametrize('call, message', [('connect_tunnel(window=1000)', 'window must be at least 65536 bytes'),
+                                           ('accept_tunnel(window=1 << 40)', 'window must be below 2 GiB')])
 def test_a_window_out_of_range_is_a_load_error_naming_the_line(run_pipyx, call, message):
     p = run_pipyx(script("pipy().listen('127.0.0.1:%d').%s.to(lambda p: p.connect('127.0.0.1:1'))\n"
                          % (free_port(), call)))
@@ -290,11 +290,11 @@ def test_a_window_out_of_range_is_a_load_error_naming_the_line(run_pipyx, call, 
     assert 'main-0.py:3: ValueError: ' + message in p.log()
 
 
-@pytest.mark.parametrize('side', ['mux', 'demux'])
+@pytest.mark.parametrize('side', ['connect_tunnel', 'accept_tunnel'])
 def test_a_bigger_window_carries_a_stream_of_several_windows(run_pipyx, peers, side):
     window = 'window=%d' % (1 << 20)
-    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1' + (', ' + window if side == 'mux' else ''),
-                             window if side == 'demux' else '')
+    t, backend = open_tunnel(run_pipyx, peers, 'max_sessions=1' + (', ' + window if side == 'connect_tunnel' else ''),
+                             window if side == 'accept_tunnel' else '')
     c = t.client(b'echo', timeout=2)
     data = pattern(5, 4 << 20)
     pusher = Pusher(c, 5, len(data))

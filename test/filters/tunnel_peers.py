@@ -1,4 +1,4 @@
-"""The peers a mux/demux tunnel is tested against: echo servers, a sink that waits before it reads, a firehose, a
+"""The peers a connect_tunnel/accept_tunnel tunnel is tested against: echo servers, a sink that waits before it reads, a firehose, a
 relay whose sockets the test can abort, servers that are no pipyx tunnel...; all run on one asyncio loop in a
 background thread of the test process, on 127.0.0.1, and each handler plays one role.
 """

@@ -1,4 +1,4 @@
-"""What the mux/demux tests share besides the peers (tunnel_peers.py): the edge and cloud scripts, plain blocking
+"""What the connect_tunnel/accept_tunnel tests share besides the peers (tunnel_peers.py): the edge and cloud scripts, plain blocking
 clients with a timeout on every socket, the tunnel's own frames, and an edge and a cloud started together.
 """
 import hashlib
@@ -15,13 +15,13 @@ from test.helpers import FAST_STOP, established, free_port, vm_rss_kb, wait_for
 
 def edge_script(port, cloud_port, mux_options='', connect_options='read_timeout=0, idle_timeout=0'):
     """A pipyx edge: clients on `port`, their streams muxed into tunnels to the cloud on `cloud_port`."""
-    return ("pipy().listen('%s:%d', idle_timeout=0).mux(%s).to(\n"
+    return ("pipy().listen('%s:%d', idle_timeout=0).connect_tunnel(%s).to(\n"
             "    lambda p: p.connect('%s:%d', %s))\n" % (HOST, port, mux_options, HOST, cloud_port, connect_options))
 
 
 def cloud_script(port, backend_port, demux_options=''):
     """A pipyx cloud: tunnels arrive on `port`, each channel gets its own connection to the backend."""
-    return ("pipy().listen('%s:%d', idle_timeout=0).demux(%s).to(\n"
+    return ("pipy().listen('%s:%d', idle_timeout=0).accept_tunnel(%s).to(\n"
             "    lambda p: p.connect('%s:%d', read_timeout=0, idle_timeout=0))\n"
             % (HOST, port, demux_options, HOST, backend_port))
 
