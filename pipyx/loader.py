@@ -2,8 +2,7 @@
 import os
 import sys
 
-from . import config
-from .config import Program
+from .program import Program, current_program, set_program
 from .errors import ScriptError, user_frame
 
 
@@ -49,8 +48,8 @@ def load_program(path=None, expression=None):
         if not os.path.exists(entry):
             raise ScriptError('no such script: %s' % path)
     program = Program(entry)
-    previous = config.current_program()
-    config.set_program(program)
+    previous = current_program()
+    set_program(program)
     try:
         if expression is not None:
             run_expression(program, expression)
@@ -58,7 +57,7 @@ def load_program(path=None, expression=None):
             load_module(program, entry)
         program.resolve()
     finally:
-        config.set_program(previous)
+        set_program(previous)
     if not program.listens:
         raise ScriptError('the script listens on no port: add pipy().listen(PORT)...', entry)
     return program

@@ -1,6 +1,7 @@
 """Helpers for testing filters without sockets: build a layout from Python and push events through it."""
 from ._native import EventCollector
-from .config import Configuration, Program
+from .config import Configuration
+from .program import Program
 
 
 def layout(build, **context_variables):

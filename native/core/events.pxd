@@ -15,8 +15,6 @@ cdef class StreamEnd(Event):
 
 cdef MessageStart new_start(object head)
 cdef MessageEnd new_end()
-cdef Event copy_event(Event evt)
-cdef object copy_head(object head)
 
 
 cdef class Message:

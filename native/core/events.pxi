@@ -53,36 +53,12 @@ cdef inline MessageEnd new_end():
     return MessageEnd.__new__(MessageEnd)
 
 
-cdef Event copy_event(Event evt):
-    # A copy for a fork: its own Data object (sharing the immutable chunks) and its own head.
-    cdef Data d
-    if isinstance(evt, Data):
-        d = Data.__new__(Data)
-        d.append_data(<Data>evt)
-        return d
-    if isinstance(evt, MessageStart):
-        return MessageStart(copy_head((<MessageStart>evt).head))
-    return evt
-
-
-cdef object copy_head(object head):
-    if isinstance(head, dict):
-        h = dict(head)
-        if isinstance(h.get('headers'), dict):
-            h['headers'] = dict(h['headers'])
-        return h
-    if isinstance(head, HttpHead):
-        return (<HttpHead>head).copy()
-    return head
-
-
 @cython.freelist(64)
 cdef class Message:
     """A whole message: head (protocol-specific: for HTTP a dict or RequestHead/ResponseHead), body (Data), tail."""
 
     def __init__(self, head=None, body=None, tail=None):
-        if body is None and head is not None and not isinstance(head, (dict, RequestHead, ResponseHead)) \
-                and isinstance(head, (str, bytes, bytearray, Data)):
+        if body is None and isinstance(head, (str, bytes, bytearray, Data)):
             head, body = None, head
         self.head = head
         if body is None:

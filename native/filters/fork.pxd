@@ -10,3 +10,7 @@ cdef class ForkFilter(Filter):
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
     cdef void shutdown(self)
+
+
+cdef Event copy_event(Event evt)
+cdef object copy_head(object head)

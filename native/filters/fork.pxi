@@ -45,3 +45,24 @@ cdef class ForkFilter(Filter):
                 (<Pipeline>p).shutdown()
 
 
+cdef Event copy_event(Event evt):
+    # A copy for a fork: its own Data object (sharing the immutable chunks) and its own head.
+    cdef Data d
+    if isinstance(evt, Data):
+        d = Data.__new__(Data)
+        d.append_data(<Data>evt)
+        return d
+    if isinstance(evt, MessageStart):
+        return MessageStart(copy_head((<MessageStart>evt).head))
+    return evt
+
+
+cdef object copy_head(object head):
+    if isinstance(head, dict):
+        h = dict(head)
+        if isinstance(h.get('headers'), dict):
+            h['headers'] = dict(h['headers'])
+        return h
+    if isinstance(head, HttpHead):
+        return (<HttpHead>head).copy()
+    return head

@@ -16,8 +16,6 @@ cdef class CallbackFilter(Filter):
         self.size_limit = p.size_limit
 
     cdef int on_event(self, Event evt) except -1:
-        cdef list held
-        cdef Py_ssize_t i
         if self._failed:
             return 0
         if self._held is not None:

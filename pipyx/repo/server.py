@@ -14,7 +14,8 @@ import ssl
 import sys
 
 from ..address import format_address, parse_address
-from ..config import Configuration, Program
+from ..config import Configuration
+from ..program import Program
 from ..logs import LEVELS, setup_logging
 
 DEFAULT_LISTEN = '0.0.0.0:6060'

@@ -1,12 +1,9 @@
 """What the mux_http and connect tests share: demux_http -> mux_http -> connect as a reverse proxy in front of
 test/helpers/backend_app.py, one pipyx process with a port per variant (a pool, a dead upstream, a read timeout,
 one request per upstream connection) for a whole test module."""
-import os
-import textwrap
-
 import pytest
 
-from test.helpers import Backend, PipyxProcess, free_port
+from test.helpers import Backend, ScriptOnPorts, free_port
 
 
 PROXY_SCRIPT = '''
@@ -32,25 +29,11 @@ pipy().listen('127.0.0.1:{p_once}').demux_http().to(
 PORT_NAMES = ('p_main', 'p_pool', 'p_refused', 'p_timeout', 'p_once')
 
 
-class Proxy:
+class Proxy(ScriptOnPorts):
     def __init__(self, tmp, backend_port):
-        self.ports = {n: free_port() for n in PORT_NAMES}
         self.dead = free_port()          # nothing listens there
         self.backend = backend_port
-        path = os.path.join(tmp, 'main.py')
-        with open(path, 'w') as f:
-            f.write(textwrap.dedent(PROXY_SCRIPT.format(backend=backend_port, dead=self.dead, **self.ports)))
-        self.proc = PipyxProcess([path], cwd=tmp)
-        for p in self.ports.values():
-            self.proc.wait_ready(p)
-
-    def __getattr__(self, name):
-        if name in PORT_NAMES:
-            return self.ports[name]
-        raise AttributeError(name)
-
-    def alive(self):
-        return self.proc.proc.poll() is None
+        super().__init__(tmp, PROXY_SCRIPT, PORT_NAMES, backend=backend_port, dead=self.dead)
 
 
 @pytest.fixture(scope='module')

@@ -1,12 +1,9 @@
 """What the serve_http and demux_http tests share: one pipyx process with several listening ports (serve_http,
 demux_http with replace_message, each also with small limits, a constant answer, an async handler) serves a
 whole test module; the `server` fixture starts it again if an earlier test killed it."""
-import os
-import textwrap
-
 import pytest
 
-from test.helpers import PipyxProcess, free_port, simple_request
+from test.helpers import ScriptOnPorts, simple_request
 
 
 SCRIPT = '''
@@ -73,26 +70,11 @@ pipy().listen('127.0.0.1:{p_async}').serve_http(async_only)
 PORT_NAMES = ('p_serve', 'p_small', 'p_demux', 'p_demux_small', 'p_const', 'p_async')
 
 
-class Server:
+class Server(ScriptOnPorts):
     def __init__(self, tmp):
-        self.ports = {n: free_port() for n in PORT_NAMES}
-        self.text = textwrap.dedent(SCRIPT.format(**self.ports))
-        self.path = os.path.join(tmp, 'main.py')
-        with open(self.path, 'w') as f:
-            f.write(self.text)
+        super().__init__(tmp, SCRIPT, PORT_NAMES)
         self.raise_line = next(i + 1 for i, ln in enumerate(self.text.splitlines()) if '# RAISE-HERE' in ln)
         self.araise_line = next(i + 1 for i, ln in enumerate(self.text.splitlines()) if '# ARAISE-HERE' in ln)
-        self.proc = PipyxProcess([self.path], cwd=tmp)
-        for p in self.ports.values():
-            self.proc.wait_ready(p)
-
-    def __getattr__(self, name):
-        if name in PORT_NAMES:
-            return self.ports[name]
-        raise AttributeError(name)
-
-    def alive(self):
-        return self.proc.proc.poll() is None
 
 
 @pytest.fixture(scope='module')

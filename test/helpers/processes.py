@@ -5,9 +5,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
-from .sockets import wait_port
+from .sockets import free_port, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -94,6 +95,30 @@ class PipyxProcess(Process):
 
     def __init__(self, args, cwd=None, env=None, log_dir=None):
         super().__init__([sys.executable, '-m', 'pipyx'] + list(args), cwd, env, log_dir, name='pipyx')
+
+
+class ScriptOnPorts:
+    """pipyx running one script that listens on a free port per name in port_names, for a whole test module: the
+    script's text is formatted with those ports and `values`, and each name reads as an attribute (self.p_main)."""
+
+    def __init__(self, tmp, script, port_names, **values):
+        self.ports = {n: free_port() for n in port_names}
+        self.text = textwrap.dedent(script.format(**values, **self.ports))
+        self.path = os.path.join(str(tmp), 'main.py')
+        with open(self.path, 'w') as f:
+            f.write(self.text)
+        self.proc = PipyxProcess([self.path], cwd=str(tmp))
+        for p in self.ports.values():
+            self.proc.wait_ready(p)
+
+    def __getattr__(self, name):
+        ports = self.__dict__.get('ports', {})
+        if name in ports:
+            return ports[name]
+        raise AttributeError(name)
+
+    def alive(self):
+        return self.proc.proc.poll() is None
 
 
 class Processes:
