@@ -12,6 +12,7 @@ cdef enum DecoderState:
     S_TUNNEL = 8             # after a successful upgrade: raw bytes
 
 
+# Receives what an HttpDecoder decodes.
 cdef class HttpSink:
     cdef int on_head(self, HttpHead head) except -1
     cdef int on_body(self, object chunk) except -1
@@ -20,11 +21,13 @@ cdef class HttpSink:
     cdef bint bodiless_response(self) except -1
 
 
+# A sink that keeps what it is given as tuples.
 cdef class HttpDecodeLog(HttpSink):
     cdef public list events
     cdef public bint bodiless
 
 
+# The HTTP/1.x decoder of one direction of one connection.
 cdef class HttpDecoder:
     cdef HttpSink sink
     cdef bint response_mode

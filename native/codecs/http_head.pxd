@@ -16,6 +16,7 @@ cdef struct FieldSpan:
 cdef void next_field(const char* p, Py_ssize_t i, Py_ssize_t end, FieldSpan* f) noexcept
 
 
+# Header fields by lower-case name.
 cdef class Headers(dict):
     cdef bint modified
 
@@ -24,6 +25,7 @@ cdef Headers make_headers(object source)
 cdef str latin1(bytes raw, Py_ssize_t a, Py_ssize_t b)
 
 
+# What request and response heads share.
 cdef class HttpHead:
     cdef bytes raw                      # bytes holding the head (None for a head made by a script)
     cdef Py_ssize_t hstart, hend       # the header block in _raw: from the first field to the blank line
@@ -50,6 +52,7 @@ cdef class HttpHead:
 cdef int write_field(object name, object value) except -1
 
 
+# An HTTP request head.
 cdef class RequestHead(HttpHead):
     cdef Py_ssize_t method_start, method_end, path_start, path_end    # method and request-target in _raw
     cdef object method_cache
@@ -61,6 +64,7 @@ cdef class RequestHead(HttpHead):
     cdef int write_line(self) except -1
 
 
+# An HTTP response head.
 cdef class ResponseHead(HttpHead):
     cdef public int status
     cdef object reason_cache

@@ -1,5 +1,6 @@
 # Declared here, defined in http_message.pxi.
 
+# Encodes one message after another into Data for `out`.
 cdef class MessageEncoder(EventTarget):
     cdef EventTarget out
     cdef bint response

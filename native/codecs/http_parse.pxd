@@ -1,5 +1,6 @@
 # Declared here, defined in http_parse.pxi.
 
+# Limits for decoding HTTP/1.x.
 cdef class HttpLimits:
     cdef public Py_ssize_t max_header_size   # the whole head, request/status line included
     cdef public int max_header_count

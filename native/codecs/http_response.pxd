@@ -3,6 +3,7 @@
 cdef bytes error_response(int status, bint keep_alive)
 
 
+# The encoder of one response to one request.
 cdef class ResponseEncoder(EventTarget):
     cdef RequestHead req               # the request answered: its version and method shape the response
     cdef bint head_request

@@ -11,6 +11,7 @@ cdef enum FrameType:
     F_PONG = 7
 
 
+# Receives the frames a TunnelFrameReader reads.
 cdef class TunnelFrameSink:
     cdef int on_open(self, unsigned int cid, bytes meta) except -1
     cdef int on_data(self, unsigned int cid, object chunk) except -1
@@ -21,10 +22,13 @@ cdef class TunnelFrameSink:
     cdef int on_frame_error(self, str what) except -1
 
 
+# A sink that keeps what it is given as tuples ('open', cid, meta), ('data', cid, bytes), ('end', cid), ('reset', cid,
+# reason), ('window', cid, n), ('ping', payload), ('error', what).
 cdef class TunnelFrameLog(TunnelFrameSink):
     cdef public list events
 
 
+# Reads frames from the bytes of one tunnel connection, in pieces split anywhere.
 cdef class TunnelFrameReader:
     cdef TunnelFrameSink sink
     cdef bint got_hello
@@ -44,6 +48,7 @@ cdef class TunnelFrameReader:
     cdef int fail(self, str what) except -1
 
 
+# Collects frames as bytes until they are taken.
 cdef class TunnelFrameWriter:
     # frames not yet taken: small ones copied into buf, big payloads kept as chunks of their own
     cdef char* buf

@@ -1,5 +1,6 @@
 # Declared here, defined in context.pxi.
 
+# The variables one script module declares, exports and imports.
 cdef class ModuleScope:
     cdef public str filename
     cdef public dict defaults           # name -> initial value (own variables and exported ones)
@@ -9,6 +10,7 @@ cdef class ModuleScope:
     cdef dict new_state(self)
 
 
+# The values of context variables for one stream, and what the stream knows of its connection.
 cdef class Context:
     cdef dict _states                   # ModuleScope -> dict of values, made on first use
     cdef public object inbound          # InboundInfo of the accepted connection, or None
@@ -22,5 +24,6 @@ cdef class Context:
 cdef void enter_scope(Context c, ModuleScope s)
 
 
+# `ctx`: the context variables of the stream whose callback is running.
 cdef class ContextAccess:
     pass

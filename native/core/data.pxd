@@ -1,13 +1,16 @@
 # Declared here, defined in data.pxi.
 
+# Base of the four events that flow through pipelines.
 cdef class Event:
     pass
 
 
+# An open file descriptor shared by the responses that send from it.
 cdef class FileHandle:
     cdef int fd
 
 
+# A span of a file in place of its bytes, as a chunk of a Data (see Data.file).
 cdef class FileChunk:
     cdef readonly str path
     cdef readonly int64_t offset
@@ -18,6 +21,7 @@ cdef class FileChunk:
 cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length)
 
 
+# A chunk of a stream's bytes.
 cdef class Data(Event):
     # Only data.pxi reads these; everyone else uses the accessors below, which compile to the same field reads.
     cdef object _one      # the only chunk, or the first when _more is set

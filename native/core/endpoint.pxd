@@ -1,5 +1,6 @@
 # Declared here, defined in endpoint.pxi.
 
+# A socket's side of a pipeline.
 cdef class Endpoint(Filter):
     cdef object transport
     cdef object write                     # transport.write, looked up once

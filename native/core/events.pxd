@@ -1,14 +1,17 @@
 # Declared here, defined in events.pxi.
 
+# Begins a message.
 cdef class MessageStart(Event):
     cdef public object head
 
 
+# Ends a message.
 cdef class MessageEnd(Event):
     cdef public object tail
     cdef public object payload
 
 
+# Ends a stream.
 cdef class StreamEnd(Event):
     cdef public object error
 
@@ -17,6 +20,7 @@ cdef MessageStart new_start(object head)
 cdef MessageEnd new_end()
 
 
+# A whole message.
 cdef class Message:
     cdef public object head
     cdef public Data body

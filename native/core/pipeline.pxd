@@ -1,11 +1,13 @@
 # Declared here, defined in pipeline.pxi.
 
+# Anything that takes events.
 cdef class EventTarget:
     cdef int on_event(self, Event evt) except -1
     cdef int flush_held(self) except -1
     cdef bint takes_file_spans(self)
 
 
+# Keeps every event it is given, or passes each to a Python callable.
 cdef class EventCollector(EventTarget):
     cdef public list events
     cdef object fn
@@ -13,6 +15,7 @@ cdef class EventCollector(EventTarget):
     cdef int on_event(self, Event evt) except -1
 
 
+# Base of every filter.
 cdef class Filter(EventTarget):
     cdef EventTarget next
     cdef Pipeline pipeline
@@ -38,11 +41,13 @@ cdef object spawn_in_scope(Context c, ModuleScope s, object awaitable, object do
 cdef bint is_awaitable(object x)
 
 
+# A sub-pipeline named before it is defined.
 cdef class LayoutRef:
     cdef public object name              # str name, or a PipelineLayout already
     cdef public PipelineLayout layout
 
 
+# The template of a pipeline.
 cdef class PipelineLayout:
     cdef public str name
     cdef public list filters
@@ -54,6 +59,7 @@ cdef class PipelineLayout:
     cdef object first_target(self)
 
 
+# One running instance of a layout.
 cdef class Pipeline(EventTarget):
     cdef PipelineLayout layout
     cdef EventTarget first

@@ -1,5 +1,6 @@
 # Declared here, defined in accept_tunnel.pxi.
 
+# accept_tunnel(): the far end of connect_tunnel's tunnels.
 cdef class AcceptTunnel(TunnelPeer):
     cdef LayoutRef target
     cdef bint draining

@@ -1,5 +1,7 @@
 # Declared here, defined in branch.pxi.
 
+# branch(cond1, pipeline1, cond2, pipeline2, ..., default): on the stream's first event, picks the first pipeline
+# whose condition is true (a condition is a callable or a plain value).
 cdef class BranchFilter(Filter):
     cdef list conditions
     cdef list targets                  # LayoutRef or None

@@ -1,5 +1,6 @@
 # Declared here, defined in connect_tunnel.pxi.
 
+# What every instance of one connect_tunnel filter shares.
 cdef class ConnectTunnelShared:
     cdef LayoutRef target
     cdef object session_key
@@ -7,6 +8,7 @@ cdef class ConnectTunnelShared:
     cdef dict sessions                   # key -> list of TunnelSession
 
 
+# A tunnel connection opened by connect_tunnel.
 cdef class TunnelSession(TunnelPeer):
     cdef ConnectTunnelShared shared
     cdef object key
@@ -21,6 +23,8 @@ cdef class TunnelSession(TunnelPeer):
     cdef int tunnel_closed(self, object error) except -1
 
 
+# connect_tunnel(session_key, ...): carries this stream's bytes in a channel of a shared tunnel session (the sub-
+# pipeline from .to(), typically connect(cloud)) and outputs what comes back on the channel.
 cdef class ConnectTunnel(Filter):
     cdef ConnectTunnelShared shared
     cdef TunnelChannel channel

@@ -1,5 +1,7 @@
 # Declared here, defined in demux_http.pxi.
 
+# demux_http(): gives every request its own sub-pipeline (from .to(...)), which receives the request message and
+# outputs the response message.
 cdef class DemuxHTTP(HttpServerBase):
     cdef LayoutRef target
 

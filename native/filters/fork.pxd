@@ -1,5 +1,7 @@
 # Declared here, defined in fork.pxi.
 
+# fork(count=1): copies the stream into count (an int, a list, or a callable giving either) sub-pipelines whose output
+# is dropped.
 cdef class ForkFilter(Filter):
     cdef LayoutRef target
     cdef object count

@@ -9,6 +9,7 @@ cdef enum Kind:
     K_STREAM_END = 5
 
 
+# A filter that calls user code and may have to wait for what it returns.
 cdef class CallbackFilter(Filter):
     cdef object fn
     cdef int kind
@@ -30,6 +31,7 @@ cdef class CallbackFilter(Filter):
     cdef int collect(self, Event evt) except -1
 
 
+# handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged.
 cdef class HandleFilter(CallbackFilter):
     cdef Filter clone(self)
     cdef int process(self, Event evt) except -1

@@ -1,5 +1,6 @@
 # Declared here, defined in http_codec.pxi.
 
+# A filter an HttpDecoder reports to (through a FilterSink).
 cdef class HttpDecodingFilter(Filter):
     cdef int on_head(self, HttpHead head) except -1
     cdef int on_body(self, object chunk) except -1
@@ -8,6 +9,7 @@ cdef class HttpDecodingFilter(Filter):
     cdef bint bodiless_response(self) except -1
 
 
+# Passes what a decoder decodes on to the filter that owns the decoder.
 cdef class FilterSink(HttpSink):
     cdef HttpDecodingFilter owner
 
@@ -15,6 +17,7 @@ cdef class FilterSink(HttpSink):
     cdef HttpDecoder decoder_for(HttpDecodingFilter owner, bint response_mode, HttpLimits limits)
 
 
+# decode_http_request() / decode_http_response(): bytes in, HTTP messages out.
 cdef class DecodeHTTP(HttpDecodingFilter):
     cdef bint response_mode
     cdef HttpLimits limits
@@ -31,6 +34,7 @@ cdef class DecodeHTTP(HttpDecodingFilter):
     cdef int on_error(self, int status) except -1
 
 
+# encode_http_request() / encode_http_response(): HTTP messages in, bytes out.
 cdef class EncodeHTTP(Filter):
     cdef bint response_mode
     cdef object head_request            # encode_http_response: callable telling the request was HEAD

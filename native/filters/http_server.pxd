@@ -1,5 +1,6 @@
 # Declared here, defined in http_server.pxi.
 
+# One request's place in the response order.
 cdef class ResponseSlot(ResponseEncoder):
     cdef HttpServerBase server
     cdef bint need_continue
@@ -16,6 +17,7 @@ cdef class ResponseSlot(ResponseEncoder):
     cdef int respond(self, object r) except -1
 
 
+# Decodes requests and puts the responses in order.
 cdef class HttpServerBase(HttpDecodingFilter):
     cdef HttpLimits limits
     cdef HttpDecoder decoder

@@ -1,5 +1,6 @@
 # Declared here, defined in link.pxi.
 
+# link(name): sends the stream through the named (or inline) pipeline.
 cdef class LinkFilter(Filter):
     cdef LayoutRef target
     cdef Pipeline sub

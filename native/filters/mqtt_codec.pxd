@@ -4,6 +4,7 @@ cdef void codec_log(str message)
 cdef str where(object location)
 
 
+# Feeds each Data to decoder.feed(bytes), which returns [(head, payload or None), ...].
 cdef class PyDecode(Filter):
     cdef str name
     cdef object factory
@@ -15,6 +16,7 @@ cdef class PyDecode(Filter):
     cdef int decode(self, object chunk) except -1
 
 
+# Collects each message (MessageStart, Data, MessageEnd) and outputs encoder.encode(head, payload bytes) as Data.
 cdef class PyEncode(Filter):
     cdef str name
     cdef object factory

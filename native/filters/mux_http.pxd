@@ -6,6 +6,7 @@ cdef class MuxOptions:
     cdef public HttpLimits limits
 
 
+# The idle sessions for one session key.
 cdef class SessionPool:
     cdef list idle
     cdef object key
@@ -17,6 +18,7 @@ cdef class SessionPool:
     cdef void put(self, HttpClientSession s, double now)
 
 
+# What every instance of one mux_http filter shares.
 cdef class MuxShared:
     cdef LayoutRef target
     cdef object session_key
@@ -29,6 +31,7 @@ cdef class MuxShared:
     cdef SessionPool pool(self, object key)
 
 
+# One upstream session.
 cdef class HttpClientSession(HttpDecodingFilter):
     cdef SessionPool pool
     cdef Pipeline stream
@@ -51,6 +54,8 @@ cdef class HttpClientSession(HttpDecodingFilter):
     cdef void close(self)
 
 
+# mux_http(session_key=None, max_idle=60, max_messages=0): sends each request over a pooled upstream session (the sub-
+# pipeline from .to(...)) and outputs the response.
 cdef class MuxHTTP(Filter):
     cdef MuxShared shared
     cdef HttpClientSession session

@@ -1,5 +1,6 @@
 # Declared here, defined in replace.pxi.
 
+# replace_<kind>(callback or value): puts what the callback returns in place of the event or message.
 cdef class ReplaceFilter(CallbackFilter):
     cdef Filter clone(self)
     cdef int replace(self, object arg) except -1

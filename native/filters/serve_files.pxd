@@ -13,6 +13,7 @@ cdef enum:
 cdef int classify_field(const char* p, Py_ssize_t n) noexcept
 
 
+# What the fast path reads of a Directory.
 cdef class FileAnswerer:
     cdef dict urls
     cdef object cache

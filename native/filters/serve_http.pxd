@@ -1,5 +1,7 @@
 # Declared here, defined in serve_http.pxi.
 
+# serve_http(handler): answers each request with handler(request Message) -> response Message (or str, bytes, None, or
+# an awaitable of one).
 cdef class ServeHTTP(HttpServerBase):
     cdef object handler
     cdef dict canned                   # (keep_alive, version, head) -> encoded response, for a constant handler

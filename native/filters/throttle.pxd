@@ -1,5 +1,6 @@
 # Declared here, defined in throttle.pxi.
 
+# The tokens of one key.
 cdef class RateBucket:
     cdef double rate
     cdef double burst
@@ -24,6 +25,7 @@ cdef class ThrottleGate(Endpoint):
     pass
 
 
+# throttle_message_rate(rate, burst=None, key=None, match=None).
 cdef class ThrottleMessageRate(Filter):
     cdef ThrottleShared shared
     cdef object key_value

@@ -3,6 +3,7 @@
 cdef void tunnel_log(str message)
 
 
+# A tunnel's options: the window of each channel, the ping interval, and how many sessions and channels at most.
 cdef class TunnelOptions:
     cdef public Py_ssize_t window
     cdef public double ping_interval
@@ -10,6 +11,7 @@ cdef class TunnelOptions:
     cdef public int max_streams
 
 
+# One stream inside a tunnel.
 cdef class TunnelChannel(Endpoint):
     cdef TunnelPeer peer
     cdef unsigned int id
@@ -35,10 +37,12 @@ cdef class TunnelChannel(Endpoint):
     cdef int to_local(self, Event evt) except -1
 
 
+# What the frames read from a tunnel mean to its peer's channels.
 cdef class PeerFrames(TunnelFrameSink):
     cdef TunnelPeer peer
 
 
+# One end of a tunnel connection.
 cdef class TunnelPeer(Filter):
     cdef TunnelOptions opts
     cdef dict channels

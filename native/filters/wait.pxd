@@ -1,5 +1,6 @@
 # Declared here, defined in wait.pxi.
 
+# wait(condition, timeout=None): holds the stream's events until condition() is true, then lets them all go.
 cdef class WaitFilter(Filter):
     cdef object condition
     cdef object timeout

@@ -1,5 +1,6 @@
 # Declared here, defined in connect.pxi.
 
+# Timeouts (seconds; 0 means none) and the most bytes held while the connection is being made.
 cdef class ConnectOptions:
     cdef public double connect_timeout
     cdef public double read_timeout      # after the last write, the longest wait for the peer to send something

@@ -1,5 +1,6 @@
 # Declared here, defined in inbound.pxi.
 
+# What a listening port needs per connection.
 cdef class ListenerState:
     cdef public PipelineLayout layout
     cdef public double idle_timeout
