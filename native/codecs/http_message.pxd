@@ -19,6 +19,7 @@ cdef class MessageEncoder(EventTarget):
     cdef bint flush_soon
     cdef HttpHead pending_head          # the message the pending flush is for
 
+    cdef int on_event(self, Event evt) except -1
     cdef int start(self, object head) except -1
     cdef int data(self, Data d) except -1
     cdef int flush_held(self) except -1

@@ -11,6 +11,16 @@ cdef class MessageEncoder(EventTarget):
         self.response = response
         self.keep_alive = True
 
+    cdef int on_event(self, Event evt) except -1:
+        # The message's events, as encode_http_* gets them (and a test, through input()).
+        if isinstance(evt, MessageStart):
+            return self.start((<MessageStart>evt).head)
+        if isinstance(evt, Data):
+            return self.data(<Data>evt)
+        if isinstance(evt, MessageEnd):
+            return self.end()
+        return 0
+
     cdef int start(self, object head) except -1:
         self.head = as_response_head(head) if self.response else as_request_head(head)
         self.body = None
