@@ -46,6 +46,7 @@ cdef class TunnelFrameReader:
     cdef int begin_frame(self) except -1
     cdef int end_control(self, bytes payload) except -1
     cdef int fail(self, str what) except -1
+    cdef void stop(self)
 
 
 # Collects frames as bytes until they are taken.

@@ -179,10 +179,14 @@ cdef class TunnelFrameReader:
         return 0                           # PONG: hearing it is all it is for
 
     cdef int fail(self, str what) except -1:
+        self.stop()
+        return self.sink.on_frame_error(what)
+
+    cdef void stop(self):
+        # Nothing more is read, not even the rest of the bytes being read now.
         self.failed = True
         self.in_payload = False
         self.ctrl = None
-        return self.sink.on_frame_error(what)
 
 
 cdef class TunnelFrameWriter:

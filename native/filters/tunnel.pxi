@@ -361,6 +361,8 @@ cdef class TunnelPeer(Filter):
         if self.dead:
             return 0
         self.dead = True
+        if self.reader is not None:
+            self.reader.stop()             # frames after the one that ended the tunnel mean nothing
         if self.ping_timer is not None:
             self.ping_timer.cancel()
             self.ping_timer = None

@@ -199,6 +199,20 @@ def test_garbage_at_the_cloud_closes_that_connection_only(run_pipyx, peers):
     assert t.cloud.proc.poll() is None
 
 
+def test_nothing_after_a_protocol_error_is_acted_on_even_in_the_same_read(run_pipyx, peers):
+    # The second OPEN of channel 1 closes the tunnel; the OPEN and DATA of channel 3 arrive in the same write and
+    # must not start a stream to the backend on a tunnel that is gone.
+    backend = peers.serve(echo)
+    cloud_port = free_port()
+    cloud = run_pipyx(script(cloud_script(cloud_port, backend.port)), port=cloud_port, args=FAST_STOP)
+    bad = Client(cloud_port)
+    bad.send(HELLO + tunnel_frame(1, 1) + tunnel_frame(1, 1) + tunnel_frame(1, 3) + tunnel_frame(2, 3, b'after-error'))
+    assert bad.ends_within(PROMPT)
+    wait_log(cloud, 'OPEN of channel 1, which is in use')
+    time.sleep(0.5)
+    assert not [c for c in backend.conns if c.head.startswith(b'after-error')]
+
+
 def test_an_edge_pointed_at_something_else_closes_its_clients(run_pipyx, peers):
     wrong_peers = [
         (peers.serve(echo), 'OPEN sent to the opening side'),                       # our own frames come back
