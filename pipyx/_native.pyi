@@ -201,15 +201,20 @@ class ResponseHead(HttpHead):
 
 
 class HttpLimits:
-    """Limits for decoding HTTP/1.x. Exceeding a head limit answers 431 (414 for the request line), the body 413."""
+    """Limits for decoding HTTP/1.x. Exceeding a head limit answers 431 (414 for the request line), the body 413;
+    a request too slow to arrive, 408."""
 
     max_header_size: int
     max_header_count: int
     max_line_size: int
     max_body_size: int
     """0: no limit."""
+    header_timeout: float
+    """A server's: seconds from a head's first byte to its end (408 after; 0: none)."""
+    body_timeout: float
+    """A server's: the longest pause in a request body, in seconds (408 after; 0: none)."""
     def __init__(self, max_header_size: int = 16384, max_header_count: int = 100, max_line_size: int = 8192,
-                 max_body_size: int = 67108864) -> None: ...
+                 max_body_size: int = 67108864, header_timeout: float = 60.0, body_timeout: float = 60.0) -> None: ...
 
 
 # -- context -----------------------------------------------------------------------------------------------------
@@ -455,6 +460,8 @@ class MessageEncoder(EventTarget):
     keep: bool
     """Keep a copy of a fully buffered request (for a retry)."""
     whole: bytes | None
+    hold_unsized: int
+    """A body with no declared length is held whole up to this size and sent with a Content-Length."""
     broken: bool
     """The body did not match the declared length: the connection must be dropped."""
     def __init__(self, out: EventTarget, response: bool) -> None: ...
@@ -508,7 +515,12 @@ class MuxOptions:
     max_idle: float
     max_messages: int
     limits: HttpLimits
-    def __init__(self, max_idle: float = 60.0, max_messages: int = 0, limits: HttpLimits | None = None) -> None: ...
+    retry_idempotent: bool
+    """A request with an idempotent method may be sent once more when a reused connection fails before answering."""
+    buffer_chunked_body: int
+    """A request body with no declared length up to this size is sent whole with a Content-Length."""
+    def __init__(self, max_idle: float = 60.0, max_messages: int = 0, limits: HttpLimits | None = None,
+                 retry_idempotent: bool = True, buffer_chunked_body: int = 1048576) -> None: ...
 
 
 class SessionPool:
@@ -538,10 +550,15 @@ class ListenerState:
 
     layout: PipelineLayout
     idle_timeout: float
+    linger_time: float
+    """After pipyx ends a connection, how long what the client still sends is read and dropped."""
+    linger_timeout: float
+    """And the longest pause in it."""
     connections: set[Inbound]
     draining: bool
     loop: asyncio.AbstractEventLoop | None
-    def __init__(self, layout: PipelineLayout, idle_timeout: float = 60.0) -> None: ...
+    def __init__(self, layout: PipelineLayout, idle_timeout: float = 60.0, linger_time: float = 30.0,
+                 linger_timeout: float = 5.0) -> None: ...
     def __call__(self) -> Inbound:
         """The protocol factory handed to loop.create_server."""
     def drain(self) -> None:
@@ -579,8 +596,8 @@ class Connect(Endpoint):
 
     address: Any
     def __init__(self, target: _PerStream, opts: ConnectOptions | None = None) -> None: ...
-    def fail(self, error: str) -> None:
-        """Ends the stream with StreamEnd(error)."""
+    def fail(self, error: str, detail: str | None = None) -> None:
+        """Ends the stream with StreamEnd(error), logging why (detail) it could not connect."""
     def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
     def data_received(self, data: bytes) -> None: ...
     def eof_received(self) -> bool | None: ...

@@ -25,8 +25,11 @@ class PipelineBuilder:
 
     def listen(self, port, **options):
         """Starts the layout for a listening port: port is an int, 'addr:port' or '[v6addr]:port'. Options:
-        idle_timeout (seconds without traffic either way before a connection is reset, default 60; 0 for none),
-        backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext: serve TLS on the port)."""
+        idle_timeout (seconds without traffic either way before a connection is reset, default 60, not while an
+        HTTP server is answering a request; 0 for none), linger_time (30) and linger_timeout (5): how long, and with
+        how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
+        answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
+        serve TLS on the port)."""
         try:
             address, port = parse_address(port)
         except ValueError as e:

@@ -23,6 +23,13 @@ class _NoTLSHalfCloseWarning(logging.Filter):
 _no_tls_half_close_warning = _NoTLSHalfCloseWarning()
 
 
+def listener_timeouts(layout):
+    """(idle_timeout, linger_time, linger_timeout) from a listen()'s options, defaults where not given."""
+    options = layout.listen_options or {}
+    return tuple(float(options.get(name, default) or 0)
+                 for name, default in (('idle_timeout', 60.0), ('linger_time', 30.0), ('linger_timeout', 5.0)))
+
+
 class Worker:
     def __init__(self, load, reuse_port=False, drain_timeout=10.0):
         self.load = load                 # () -> Program; raises ScriptError
@@ -105,7 +112,7 @@ class Worker:
             else:
                 server, state = self.listeners[key]
                 state.layout = layout
-                state.idle_timeout = float((layout.listen_options or {}).get('idle_timeout', 60.0) or 0)
+                state.idle_timeout, state.linger_time, state.linger_timeout = listener_timeouts(layout)
         for key in [k for k in self.listeners if k not in wanted]:
             server, state = self.listeners.pop(key)
             server.close()
@@ -114,7 +121,7 @@ class Worker:
 
     async def open(self, loop, key, layout):
         options = layout.listen_options or {}
-        state = ListenerState(layout, float(options.get('idle_timeout', 60.0) or 0))
+        state = ListenerState(layout, *listener_timeouts(layout))
         state.loop = loop
         reuse = options.get('reuse_port', self.reuse_port)
         # ssl: an ssl.SSLContext. The loop does the TLS, so the pipeline reads and writes plain bytes.

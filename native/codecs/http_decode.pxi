@@ -88,6 +88,7 @@ cdef class HttpDecoder:
         # chunk: bytes. Pieces of it go to the sink as bytes or memoryview without copying where possible.
         cdef bytes buf
         cdef Py_ssize_t n, pos, end, he
+        cdef int err
         cdef const char* p
         if self.paused:
             self.rest = chunk if self.rest is None else bytes(self.rest) + bytes(chunk)
@@ -113,11 +114,19 @@ cdef class HttpDecoder:
                     return 0
                 he = find_head_end(p, pos, n)
                 if he < 0:
+                    if not self.response_mode:
+                        err = request_start_refused(p, pos, n, self.limits)
+                        if err:
+                            return self.fail(err)
                     if n - pos > self.limits.max_header_size:
                         return self.fail(431 if not self.response_mode else 502)
                     self.partial = bytearray(buf[pos:])
                     return 0
                 if he - pos > self.limits.max_header_size:
+                    if not self.response_mode:
+                        err = request_start_refused(p, pos, he, self.limits)
+                        if err:
+                            return self.fail(err)
                     return self.fail(431 if not self.response_mode else 502)
                 if self.start_message(buf, pos, he):
                     return 0

@@ -6,6 +6,7 @@ cdef class MessageEncoder(EventTarget):
     cdef bint response
     cdef HttpHead head
     cdef list body
+    cdef bytearray body_tail            # the last of body while small pieces are joined into it (join_small)
     cdef int64_t body_len
     cdef bint started
     cdef bint chunked
@@ -14,6 +15,8 @@ cdef class MessageEncoder(EventTarget):
     cdef public bint keep_alive
     cdef public bint keep                # keep a copy of a fully buffered request (for a retry)
     cdef public bytes whole
+    cdef public int64_t hold_unsized    # a body with no declared length is held whole up to this size and sent
+                                        # with a Content-Length (for servers that don't take chunked requests)
     cdef int64_t remaining              # streaming with a declared Content-Length: bytes still to go
     cdef public bint broken             # the body did not match the declared length
     cdef bint flush_soon
@@ -23,6 +26,7 @@ cdef class MessageEncoder(EventTarget):
     cdef int start(self, object head) except -1
     cdef int data(self, Data d) except -1
     cdef int flush_held(self) except -1
+    cdef bint unsized(self)
     cdef int start_streaming(self) except -1
     cdef int stream(self, list chunks) except -1
     cdef int write_head(self, int64_t length, bint chunked) except -1

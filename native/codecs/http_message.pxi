@@ -29,6 +29,7 @@ cdef class MessageEncoder(EventTarget):
         self.chunked = False
         self.whole = None
         self.broken = False
+        self.body_tail = None
         self.bodiless = self.response and (self.head_request or
                                            not status_has_body((<ResponseHead>self.head).status))
         return 0
@@ -42,8 +43,14 @@ cdef class MessageEncoder(EventTarget):
         if not self.started:
             if self.body is None:
                 self.body = []
-            self.body.extend(d.chunks())
+            if len(self.body) < 64:
+                self.body.extend(d.chunks())
+            else:
+                for i in range(d.chunk_count()):
+                    self.body_tail = join_small(self.body, self.body_tail, d.chunk_at(i))
             self.body_len += d.nbytes()
+            if self.hold_unsized >= self.body_len and self.unsized():
+                return 0                     # held whole, to go with a Content-Length at its end
             if self.body_len > BUFFER_BODY:
                 return self.start_streaming()
             if not self.flush_soon:
@@ -58,14 +65,21 @@ cdef class MessageEncoder(EventTarget):
         self.flush_soon = False
         if self.started or self.head is None or self.head is not self.pending_head or self.body is None:
             return 0
+        if self.hold_unsized >= self.body_len and self.unsized():
+            return 0
         return self.start_streaming()
+
+    cdef bint unsized(self):
+        # Whether streaming this message's body would need chunked framing: its head declares no length.
+        return self.head.raw is None or self.head.content_length < 0 or self.head.chunked
 
     cdef int start_streaming(self) except -1:
         cdef list held = self.body
         self.body = None
+        self.body_tail = None
         self.started = True
         wb_reset()
-        if self.head.raw is not None and self.head.content_length >= 0 and not self.head.chunked:
+        if not self.unsized():
             self.chunked = False
             self.remaining = self.head.content_length
             self.write_head(self.remaining, False)
@@ -79,20 +93,33 @@ cdef class MessageEncoder(EventTarget):
         # Big pieces go out as they are, framed around, not copied.
         cdef Data out = Data.__new__(Data)
         cdef Py_ssize_t n
+        cdef bytearray small = None         # small chunks framed together: a stream of tiny chunks is few buffers
         if self.broken:
             return 0
         for c in chunks:
             n = len(c)
             if self.chunked:
+                if n < JOIN_BELOW:
+                    if small is None:
+                        small = bytearray()
+                    small += b'%x\r\n' % n
+                    small += c
+                    small += CRLF
+                    continue
+                if small is not None:
+                    out.append_chunk(bytes(small))
+                    small = None
                 out.append_chunk(('%x\r\n' % n).encode('ascii'))
-                out.append_chunk(c)
+                out.append_chunk(bytes(c) if type(c) is bytearray else c)
                 out.append_chunk(CRLF)
             elif n > self.remaining:
                 self.broken = True           # more body than declared: never let it reach the peer
                 break
             else:
                 self.remaining -= n
-                out.append_chunk(c)
+                out.append_chunk(bytes(c) if type(c) is bytearray else c)
+        if small is not None:
+            out.append_chunk(bytes(small))
         if out.nbytes():
             return self.out.on_event(out)
         return 0
@@ -118,6 +145,7 @@ cdef class MessageEncoder(EventTarget):
                 self.whole = b
             self.head = None
             self.body = None
+            self.body_tail = None
             return self.out.on_event(Data.wrap(b))
         self.head = None
         if not self.chunked:

@@ -3,17 +3,24 @@
 # ambiguous that could let two parsers disagree about where a message ends is refused.
 
 cdef class HttpLimits:
-    """Limits for decoding HTTP/1.x. Exceeding a head limit answers 431 (414 for the request line), the body 413."""
+    """Limits for decoding HTTP/1.x. Exceeding a head limit answers 431 (414 for the request line), the body 413.
+    A server answers 408 to a request whose head takes longer than header_timeout to arrive from its first byte, or
+    whose body pauses for longer than body_timeout (seconds; 0: no limit)."""
 
-    def __init__(self, max_header_size=16384, max_header_count=100, max_line_size=8192, max_body_size=64 * 1024 * 1024):
+    def __init__(self, max_header_size=16384, max_header_count=100, max_line_size=8192, max_body_size=64 * 1024 * 1024,
+                 header_timeout=60.0, body_timeout=60.0):
         self.max_header_size = max_header_size
         self.max_header_count = max_header_count
         self.max_line_size = max_line_size
         self.max_body_size = max_body_size or 0
+        self.header_timeout = header_timeout or 0
+        self.body_timeout = body_timeout or 0
 
     def __repr__(self):
-        return 'HttpLimits(max_header_size=%d, max_header_count=%d, max_line_size=%d, max_body_size=%d)' % (
-            self.max_header_size, self.max_header_count, self.max_line_size, self.max_body_size)
+        return ('HttpLimits(max_header_size=%d, max_header_count=%d, max_line_size=%d, max_body_size=%d, '
+                'header_timeout=%g, body_timeout=%g)' % (
+                    self.max_header_size, self.max_header_count, self.max_line_size, self.max_body_size,
+                    self.header_timeout, self.body_timeout))
 
 
 cdef HttpLimits DEFAULT_LIMITS = HttpLimits()
@@ -211,6 +218,22 @@ cdef void scan_connection(HttpHead h, const char* p, Py_ssize_t i, Py_ssize_t en
             h.connection_upgrade = True
         elif i > s:
             other[0] = True
+
+
+cdef int request_start_refused(const char* p, Py_ssize_t start, Py_ssize_t end, HttpLimits lim) noexcept:
+    # For the start of a request whose head is not all there yet: 400 if it cannot be HTTP (a NUL, a TLS
+    # handshake: the method is not a token followed by a space), 414 once the request line is longer than allowed,
+    # else 0. Waiting for the rest of a head that will never parse would hold the connection until a timeout.
+    cdef Py_ssize_t i = start
+    cdef Py_ssize_t le
+    while i < end and _tchar[<unsigned char>p[i]]:
+        i += 1
+    if i < end and (i == start or p[i] != b' '):
+        return 400
+    le = line_end(p, start, end)
+    if (le < 0 and end - start > lim.max_line_size) or (le >= 0 and le - start > lim.max_line_size):
+        return 414
+    return 0
 
 
 cdef int parse_request_head(RequestHead h, bytes raw, Py_ssize_t start, Py_ssize_t end, HttpLimits lim):

@@ -19,6 +19,7 @@ cdef class FileChunk:
 
 
 cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length)
+cdef bytearray join_small(list chunks, bytearray tail, object c)
 
 
 # A chunk of a stream's bytes.

@@ -49,6 +49,22 @@ cdef class FileChunk:
         return 'FileChunk(%r, %d, %d)' % (self.path, self.offset, self.length)
 
 
+cdef Py_ssize_t JOIN_BELOW = 4096
+
+
+cdef bytearray join_small(list chunks, bytearray tail, object c):
+    # Appends c to chunks, but a piece under JOIN_BELOW bytes goes into `tail`, a bytearray ending chunks: bytes held
+    # for later are then a few buffers however finely they arrived. Returns the tail for the next piece.
+    if len(c) >= JOIN_BELOW:
+        chunks.append(c)
+        return None
+    if tail is None:
+        tail = bytearray()
+        chunks.append(tail)
+    tail += c
+    return tail
+
+
 cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length):
     cdef FileChunk f = FileChunk.__new__(FileChunk)
     f.path = c.path

@@ -20,6 +20,18 @@ cdef void report_error(object exc, object location):
     traceback.print_exception(type(exc), exc, exc.__traceback__)
 
 
+cdef dict _loggers = {}
+
+
+cdef void log_warning(str logger, str message):
+    # For what goes wrong outside user code (a peer, a limit): one line in the named logger, never a traceback.
+    lg = _loggers.get(logger)
+    if lg is None:
+        import logging
+        lg = _loggers[logger] = logging.getLogger(logger)
+    lg.warning('%s', message)
+
+
 # The read being pushed through the pipelines. This file owns both variables: the I/O edge says when a read begins
 # and ends, encoders ask to be flushed at its end (hold()).
 cdef list _held = []                  # encoders holding part of a body until the read that brought it is handled

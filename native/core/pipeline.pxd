@@ -29,6 +29,8 @@ cdef class Filter(EventTarget):
     cdef int start_early(self) except -1
     cdef void drain(self)
     cdef object target_address(self)
+    cdef bint busy(self)
+    cdef void expect_reply(self, bint owed)
     cdef object call(self, object fn, object arg)
     cdef object call0(self, object fn)
     cdef object spawn(self, object awaitable, object done)
@@ -73,6 +75,8 @@ cdef class Pipeline(EventTarget):
     cdef void shutdown(self)
     cdef void start_early(self)
     cdef void drain(self)
+    cdef bint busy(self)
+    cdef void expect_reply(self, bint owed)
 
 
 cdef Pipeline start_pipeline(LayoutRef ref, Context context, EventTarget output)

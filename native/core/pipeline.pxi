@@ -78,6 +78,18 @@ cdef class Filter(EventTarget):
         # What this filter connects to, when it does: names a pool or a tunnel by its upstream.
         return None
 
+    cdef bint busy(self):
+        # This filter comes first in a connection's pipeline, and the connection is quiet because the filter is
+        # working on what the peer waits for (an HTTP server's requests in flight): not idle.
+        return False
+
+    cdef void expect_reply(self, bint owed):
+        # A client that frames its exchanges (mux_http) says when the far side owes it an answer, so the filter
+        # that talks to the peer (connect) can time the whole answer, not only its first byte. Passed along the
+        # pipeline until a filter takes it.
+        if isinstance(self.next, Filter) and (<Filter>self.next).pipeline is self.pipeline:
+            (<Filter>self.next).expect_reply(owed)
+
     def sub_layouts(self):
         """The LayoutRefs of the sub-pipelines this filter starts (to resolve names after loading)."""
         return ()
@@ -112,8 +124,14 @@ cdef class Filter(EventTarget):
 
     cdef int fail_stream(self, object exc) except -1:
         # An error in user code ends this stream only: logged with the script's line, StreamEnd('RuntimeError') out.
+        # What that end raises further down is reported too: this runs where nobody else would catch it (a timer,
+        # a task's completion), and the stream must still end.
         report_error(exc, self.location)
-        return self.output(StreamEnd('RuntimeError'))
+        try:
+            self.output(StreamEnd('RuntimeError'))
+        except Exception as e:
+            report_error(e, self.location)
+        return 0
 
     cdef Pipeline sub_pipeline(self, LayoutRef ref, EventTarget output):
         # A sub-pipeline shares this stream's context and its place in a use() chain.
@@ -255,6 +273,15 @@ cdef class Pipeline(EventTarget):
         first = self.first
         if isinstance(first, Filter) and (<Filter>first).pipeline is self:
             (<Filter>first).drain()
+
+    cdef bint busy(self):
+        first = self.first
+        return isinstance(first, Filter) and (<Filter>first).pipeline is self and (<Filter>first).busy()
+
+    cdef void expect_reply(self, bint owed):
+        first = self.first
+        if isinstance(first, Filter) and (<Filter>first).pipeline is self:
+            (<Filter>first).expect_reply(owed)
 
     def close(self):
         self.shutdown()

@@ -25,6 +25,7 @@ cdef class CallbackFilter(Filter):
     cdef int on_event(self, Event evt) except -1
     cdef int process(self, Event evt) except -1
     cdef int resume(self) except -1
+    cdef int go_on(self, object r) except -1
     cdef int fail(self, object exc) except -1
     cdef int run_callback(self, object arg, Event passthrough) except -1
     cdef int result(self, object r) except -1

@@ -38,11 +38,9 @@ cdef class CallbackFilter(Filter):
         return 0
 
     cdef int fail(self, object exc) except -1:
-        report_error(exc, self.location)
         self._failed = True
         self._held = None
-        self.output(StreamEnd('RuntimeError'))
-        return 0
+        return self.fail_stream(exc)
 
     cdef int run_callback(self, object arg, Event passthrough) except -1:
         # Calls fn(arg); passthrough (if any) goes out after the callback is done, awaited or not.
@@ -71,23 +69,27 @@ cdef class CallbackFilter(Filter):
         except BaseException as e:
             self.fail(e)
             return
-        held, self._held = self._held, None
-        after, self._after = self._after, None
+        # The stream goes on from the event loop, not from a read: an error further down (a filter's callable
+        # raising) has nobody above to catch it, so it ends the stream here, reported with its line.
+        dispatch_begins()
         try:
-            self.result(r)
+            self.go_on(r)
         except Exception as e:
             self.fail(e)
-            return
+        finally:
+            dispatch_ends()
+
+    cdef int go_on(self, object r) except -1:
+        held, self._held = self._held, None
+        after, self._after = self._after, None
+        self.result(r)
         if after is not None and not self._failed:
             self.output(after)
         if self._held is not None:      # the output re-entered and is waiting again: keep the order
             self._held.extend(held)
-            return
+            return 0
         self._held = held
-        try:
-            self.resume()
-        except Exception as e:
-            self.fail(e)
+        return self.resume()
 
     cdef int result(self, object r) except -1:
         # What handle_* does with a callback's return value: nothing.

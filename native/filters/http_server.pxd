@@ -30,9 +30,14 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef bint input_ended
     cdef bint ended
     cdef bint aborting
+    cdef double head_since             # when the first byte of a head still incomplete arrived, or 0
+    cdef double arrival_deadline       # when the request being received must have come further, or 0
+    cdef object arrival_timer
 
     cdef void setup(self)
     cdef int on_event(self, Event evt) except -1
+    cdef void watch_arrival(self)
+    cdef bint busy(self)
     cdef int write(self, object b) except -1
     cdef int flush(self) except -1
     cdef void drain(self)

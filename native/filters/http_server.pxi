@@ -65,10 +65,62 @@ cdef class HttpServerBase(HttpDecodingFilter):
                     self.decoder.feed((<Data>evt).chunk_at(i))
             finally:
                 self.batching -= 1
+            if not self.decoder.idle() or self.arrival_deadline != 0:
+                self.watch_arrival()
             return self.flush()
         if isinstance(evt, StreamEnd):
             return self.on_input_end((<StreamEnd>evt).error)
         return 0
+
+    cdef void watch_arrival(self):
+        # After a read that left a request half here: its head must be all here header_timeout after its first
+        # byte, and its body may pause for body_timeout at most (nginx's client_header_timeout and
+        # client_body_timeout). Each byte resetting one idle timer would let a client trickling a byte at a time
+        # hold the connection for ever. A request that arrives whole in one read costs one test above.
+        cdef double t, limit
+        cdef int st = self.decoder.state
+        if self.ended or st == S_DEAD:
+            self.arrival_deadline = 0
+            return
+        if st == S_HEAD:
+            if self.decoder.idle():
+                self.head_since = 0
+                self.arrival_deadline = 0
+                return
+            t = now()
+            if self.head_since == 0:
+                self.head_since = t
+            limit = self.limits.header_timeout
+            self.arrival_deadline = self.head_since + limit if limit > 0 else 0
+        else:
+            self.head_since = 0
+            limit = self.limits.body_timeout
+            self.arrival_deadline = now() + limit if limit > 0 else 0
+        if self.arrival_deadline != 0 and self.arrival_timer is None:
+            self.arrival_timer = _asyncio.get_event_loop().call_later(limit, self._arrival_check)
+
+    def _arrival_check(self):
+        self.arrival_timer = None
+        if self.ended or self.arrival_deadline == 0:
+            return
+        cdef double left = self.arrival_deadline - now()
+        out = self.pipeline.output if self.pipeline is not None else None
+        if left <= 0 and isinstance(out, Endpoint) and (<Endpoint>out).read_paused:
+            # Not the client's pause: we stopped reading it while the far side drained.
+            self.arrival_deadline = now() + (self.limits.body_timeout or self.limits.header_timeout)
+            left = self.arrival_deadline - now()
+        if left > 0:
+            self.arrival_timer = _asyncio.get_event_loop().call_later(left, self._arrival_check)
+            return
+        self.arrival_deadline = 0
+        self.decoder.stop()
+        try:
+            self.on_error(408)
+        except Exception as e:
+            report_error(e, self.location)
+
+    cdef bint busy(self):
+        return len(self.queue) > 0
 
     cdef int write(self, object b) except -1:
         if type(b) is FileChunk and not self.next.takes_file_spans():
@@ -220,13 +272,19 @@ cdef class HttpServerBase(HttpDecodingFilter):
             self.output(StreamEnd(error))
             return 0
         if self.current is not None and not self.current.request_done:
-            self.closing = True         # the client stopped mid-request
+            # The client stopped sending mid-body: the request can never be whole. Answered 400 (unless its
+            # answer has begun) and the connection closes, as nginx does, instead of waiting for a timeout.
+            self.decoder.stop()
+            return self.on_error(400)
         if not self.queue:
             self.closing = True
         return self.flush()
 
     cdef void shutdown(self):
         self.ended = True
+        if self.arrival_timer is not None:
+            self.arrival_timer.cancel()
+            self.arrival_timer = None
         rest, self.queue = self.queue, []
         for s in rest:
             if (<ResponseSlot>s).sub is not None:

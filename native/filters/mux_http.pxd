@@ -4,6 +4,8 @@ cdef class MuxOptions:
     cdef public double max_idle
     cdef public int max_messages
     cdef public HttpLimits limits
+    cdef public bint retry_idempotent
+    cdef public int64_t buffer_chunked_body
 
 
 # The idle sessions for one session key.
@@ -60,6 +62,7 @@ cdef class MuxHTTP(Filter):
     cdef MuxShared shared
     cdef HttpClientSession session
     cdef MessageEncoder encoder
+    cdef RequestHead request
     cdef object key
     cdef bint request_done
     cdef bint response_done
@@ -74,4 +77,5 @@ cdef class MuxHTTP(Filter):
     cdef int fail_request(self) except -1
     cdef void abandon(self)
     cdef int session_lost(self, HttpClientSession s, object error) except -1
+    cdef bint may_retry(self, HttpClientSession s, object error)
     cdef void shutdown(self)

@@ -5,10 +5,17 @@
 
 cdef class MuxOptions:
 
-    def __init__(self, max_idle=60.0, max_messages=0, HttpLimits limits=None):
+    def __init__(self, max_idle=60.0, max_messages=0, HttpLimits limits=None, retry_idempotent=True,
+                 buffer_chunked_body=1024 * 1024):
         self.max_idle = max_idle
         self.max_messages = max_messages
         self.limits = limits if limits is not None else HttpLimits(max_body_size=0)
+        self.retry_idempotent = retry_idempotent
+        self.buffer_chunked_body = buffer_chunked_body or 0
+
+
+# Methods a request may be sent again with (RFC 9110, 9.2.2): the same request twice does what it does once.
+cdef frozenset IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'))
 
 
 cdef class SessionPool:
@@ -107,6 +114,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
 
     cdef int on_end(self) except -1:
         cdef MuxHTTP u = self.user
+        self.stream.expect_reply(False)
         if u is not None:
             u.response_done = True
             u.output(MessageEnd())
@@ -183,6 +191,7 @@ cdef class MuxHTTP(Filter):
             s.stream = start_pipeline(self.shared.target, self.pipeline.context.clone(), s)
             s.encoder = MessageEncoder(s.stream, False)
             s.encoder.keep = True
+            s.encoder.hold_unsized = self.shared.opts.buffer_chunked_body
         pool.active += 1
         s.user = self
         s.got_response = False
@@ -211,12 +220,17 @@ cdef class MuxHTTP(Filter):
         if isinstance(evt, MessageStart):
             if self.session is not None:
                 return 0
-            self.key = self.session_key()
+            try:
+                self.key = self.session_key()
+            except Exception as e:
+                self.finished = True
+                return self.fail_stream(e)
             self.session = self.acquire(False)
             self.encoder = self.session.encoder
             self.encoder.start((<MessageStart>evt).head)
-            self.session.decoder.head_request = self.encoder.head is not None and \
-                (<RequestHead>self.encoder.head).is_head_method()
+            self.request = <RequestHead>self.encoder.head
+            self.session.decoder.head_request = self.request.is_head_method()
+            self.session.stream.expect_reply(True)
             return 0
         if self.session is None:
             if isinstance(evt, StreamEnd):
@@ -240,6 +254,8 @@ cdef class MuxHTTP(Filter):
         if isinstance(evt, StreamEnd):
             if not self.response_done:
                 self.abandon()
+                if (<StreamEnd>evt).error is not None:
+                    return self.output(evt)     # the request failed on its way here: that is its answer
             return 0
         return 0
 
@@ -258,22 +274,34 @@ cdef class MuxHTTP(Filter):
         self.finished = True
 
     cdef int session_lost(self, HttpClientSession s, object error) except -1:
-        # The upstream closed. A reused connection that closed before answering (its keep-alive ran out) is retried
-        # once on a new one, when the whole request is still at hand.
+        # The upstream closed, or connect gave up on it. Sent again on a new connection only as nginx would: a
+        # reused connection that failed before any of the answer came back (its keep-alive ran out as the request
+        # went), with the whole request still at hand, and a method that may be repeated. A timeout is the answer:
+        # the upstream may be working on the request, so it is never sent twice.
         if s is not self.session:
             return 0
         self.session = None
         s.pool.active -= 1
-        if not s.got_response and s.messages > 1 and not self.retried and self.request_done \
-                and self.encoder.whole is not None:
+        if self.may_retry(s, error):
             self.retried = True
             whole = self.encoder.whole
             self.session = self.acquire(True)
             self.session.decoder.head_request = s.decoder.head_request
             self.encoder = self.session.encoder
+            self.session.stream.expect_reply(True)
             return self.session.stream.on_event(Data.wrap(whole))
+        if s.got_response:
+            log_warning('pipyx.http', 'mux_http: the response to %s %s stopped: %s' % (
+                self.request.method, self.request.path, error if error is not None else 'upstream closed'))
         self.finished = True
         return self.output(StreamEnd(error if error is not None else 'ConnectionReset'))
+
+    cdef bint may_retry(self, HttpClientSession s, object error):
+        if self.retried or s.got_response or s.messages <= 1 or not self.request_done or self.encoder.whole is None:
+            return False
+        if error is not None and error.endswith('Timeout'):
+            return False
+        return self.shared.opts.retry_idempotent and self.request.method in IDEMPOTENT_METHODS
 
     cdef void shutdown(self):
         if self.session is not None and not self.response_done:

@@ -98,7 +98,8 @@ cdef class ThrottleMessageRate(Filter):
         try:
             self.release()
         except Exception as e:
-            report_error(e, self.location)
+            self.queue = None
+            self.fail_stream(e)
 
     cdef int release(self) except -1:
         # Events go out until a message that finds no token; the first queued message is one that found none.

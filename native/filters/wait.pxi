@@ -53,14 +53,15 @@ cdef class WaitFilter(Filter):
         self.timer = None
         if self.open or self.dead or self.held is None:
             return
-        if self.deadline >= 0 and now() >= self.deadline:
-            self.stop()
-            self.output(StreamEnd('ReadTimeout'))
-            return
         try:
+            if self.deadline >= 0 and now() >= self.deadline:
+                self.stop()
+                self.output(StreamEnd('ReadTimeout'))
+                return
             self.check()
         except Exception as e:
-            report_error(e, self.location)
+            self.stop()
+            self.fail_stream(e)
 
     cdef void shutdown(self):
         if self.timer is not None:

@@ -22,6 +22,7 @@ cdef class Connect(Endpoint):
     cdef ConnectOptions opts
     cdef int state
     cdef list pending
+    cdef bytearray pending_tail          # the last of pending, while small pieces are being joined into it
     cdef Py_ssize_t pending_size
     cdef bint end_requested
     cdef bint ended
@@ -30,12 +31,15 @@ cdef class Connect(Endpoint):
     cdef object loop
     cdef double last_read
     cdef double last_write
-    cdef bint awaiting_reply
+    cdef bint awaiting_reply             # the peer owes an answer: the read timeout runs
+    cdef bint framed                     # the client above says when an answer is owed (expect_reply)
     cdef public object address
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
     cdef void start(self)
+    cdef void hold_pending(self, Data d)
+    cdef void expect_reply(self, bint owed)
     cdef int start_early(self) except -1
     cdef object target_address(self)
     cdef void arm_timer(self)

@@ -55,17 +55,15 @@ cdef class Connect(Endpoint):
                     self.write(d.chunk_at(0))
                 else:
                     self.transport.writelines(d.shared_chunks())
-                self.awaiting_reply = True
+                if not self.framed:
+                    self.awaiting_reply = True
                 self.last_write = now()
                 if self.write_paused:
                     self.note_congestion()
             elif self.state == C_CLOSED:
                 return 0
             else:
-                if self.pending is None:
-                    self.pending = []
-                self.pending.extend(d.chunks())
-                self.pending_size += d.nbytes()
+                self.hold_pending(d)
                 if self.pending_size > self.opts.buffer_limit:
                     self.write_paused = True
                     self.note_congestion()
@@ -91,6 +89,21 @@ cdef class Connect(Endpoint):
             self.start()
         return 0
 
+    cdef void hold_pending(self, Data d):
+        # Small pieces are joined as they come: a body of a million one-byte chunks must not become a million
+        # buffers handed to the socket at once (the event loop refuses such a write).
+        if self.pending is None:
+            self.pending = []
+        for i in range(d.chunk_count()):
+            self.pending_tail = join_small(self.pending, self.pending_tail, d.chunk_at(i))
+        self.pending_size += d.nbytes()
+
+    cdef void expect_reply(self, bint owed):
+        # From here on the client above says when an answer is owed (see Filter.expect_reply): a read no longer
+        # settles it, so a peer that sends a status line and stalls still times out.
+        self.framed = True
+        self.awaiting_reply = owed
+
     cdef int start_early(self) except -1:
         if self.state == C_IDLE:
             self.start()
@@ -104,11 +117,16 @@ cdef class Connect(Endpoint):
         self.loop = _asyncio.get_event_loop()
         try:
             target = self.evaluate(self.target)
+        except Exception as e:
+            report_error(e, self.location)      # a callable target raised: an error in the script, like any other
+            self.state = C_CLOSED
+            self.loop.call_soon(self.fail, 'RuntimeError')
+            return
+        try:
             self.address = parse_target(target)
         except Exception as e:
-            report_error(e, self.location)
             self.state = C_CLOSED
-            self.loop.call_soon(self.fail, 'CannotResolve')
+            self.loop.call_soon(self.fail, 'CannotResolve', str(e))
             return
         self.task = self.loop.create_task(self._connect())
 
@@ -121,26 +139,34 @@ cdef class Connect(Endpoint):
             else:
                 await self.loop.create_connection(lambda: self, host, port)
         except _asyncio.TimeoutError:
-            self.fail('ConnectionTimeout')
-        except _socket.gaierror:
-            self.fail('CannotResolve')
+            self.fail('ConnectionTimeout', 'no connection within %gs' % self.opts.connect_timeout)
+        except _socket.gaierror as e:
+            self.fail('CannotResolve', e.strerror or str(e))
         except ConnectionRefusedError:
             self.fail('ConnectionRefused')
         except _asyncio.CancelledError:
             self.fail('ConnectionReset')
-        except OSError:
-            self.fail('ConnectionRefused')
+        except OSError as e:
+            self.fail('ConnectionRefused', e.strerror or str(e))
         finally:
             self.task = None
 
-    def fail(self, error):
+    def fail(self, error, detail=None):
         if self.ended:
             return
         self.ended = True
         self.state = C_CLOSED
         self.pending = None
+        self.pending_tail = None
+        if error != 'RuntimeError':           # (that one was reported with the script's line)
+            log_warning('pipyx.connect', 'connect %s: %s%s' % (
+                '%s:%s' % self.address if self.address is not None else self.target, error,
+                ' (%s)' % detail if detail else ''))
         self.drained()
-        self.output(StreamEnd(error))
+        try:
+            self.output(StreamEnd(error))
+        except Exception as e:
+            report_error(e, self.location)
 
     def connection_made(self, transport):
         if self.state == C_CLOSED:
@@ -156,9 +182,11 @@ cdef class Connect(Endpoint):
         self.last_read = now()
         if self.pending:
             pending, self.pending = self.pending, None
+            self.pending_tail = None
             self.pending_size = 0
             transport.writelines(pending)
-            self.awaiting_reply = True
+            if not self.framed:
+                self.awaiting_reply = True
             self.last_write = self.last_read
         self.drained()
         if self.end_requested:
@@ -180,7 +208,8 @@ cdef class Connect(Endpoint):
         if self.state != C_CONNECTED:
             return
         cdef double t_now = now()
-        if self.awaiting_reply and self.opts.read_timeout > 0 and t_now - self.last_write >= self.opts.read_timeout:
+        if self.awaiting_reply and self.opts.read_timeout > 0 and \
+                t_now - max(self.last_write, self.last_read) >= self.opts.read_timeout:
             self.abort_with('ReadTimeout')
             return
         if self.opts.idle_timeout > 0 and t_now - max(self.last_read, self.last_write) >= self.opts.idle_timeout:
@@ -195,7 +224,8 @@ cdef class Connect(Endpoint):
         self.fail(error)
 
     def data_received(self, data):
-        self.awaiting_reply = False
+        if not self.framed:
+            self.awaiting_reply = False
         self.last_read = now()
         self.read_begins()
         try:

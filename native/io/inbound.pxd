@@ -4,6 +4,8 @@
 cdef class ListenerState:
     cdef public PipelineLayout layout
     cdef public double idle_timeout
+    cdef public double linger_time       # after our answer and our FIN, the longest a client may go on sending
+    cdef public double linger_timeout    # and the longest pause in it
     cdef public set connections
     cdef public bint draining
     cdef public object loop
@@ -18,11 +20,15 @@ cdef class Inbound(Endpoint):
     cdef bint closed
     cdef unsigned long activity
     cdef unsigned long seen_activity
-    cdef object idle_timer
+    cdef object idle_timer               # the idle check, or while lingering the linger check
+    cdef bint lingering
+    cdef double linger_until
 
     cdef int on_event(self, Event evt) except -1
     cdef bint takes_file_spans(self)
     cdef int send_file(self, FileChunk f, list after) except -1
     cdef int file_sent(self) except -1
+    cdef void linger(self)
+    cdef double linger_period(self)
     cdef void drain(self)
     cpdef abort(self)

@@ -4,9 +4,11 @@
 cdef class ListenerState:
     """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
 
-    def __init__(self, PipelineLayout layout, idle_timeout=60.0):
+    def __init__(self, PipelineLayout layout, idle_timeout=60.0, linger_time=30.0, linger_timeout=5.0):
         self.layout = layout
         self.idle_timeout = idle_timeout or 0
+        self.linger_time = linger_time or 0
+        self.linger_timeout = linger_timeout or 0
         self.connections = set()
         self.draining = False
         self.loop = None
@@ -60,6 +62,8 @@ cdef class Inbound(Endpoint):
 
     def data_received(self, data):
         self.activity += 1
+        if self.lingering:
+            return                        # the answer is out; what the client still sends is read and dropped
         self.read_begins()
         try:
             self.stream.on_event(Data.wrap(data))
@@ -70,6 +74,8 @@ cdef class Inbound(Endpoint):
             self.read_ends()
 
     def eof_received(self):
+        if self.lingering:
+            return False                  # the client has read to our end and closes: so do we
         self.input_ended = True
         try:
             self.stream.on_event(StreamEnd())
@@ -136,8 +142,47 @@ cdef class Inbound(Endpoint):
                 self.note_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
-            self.transport.close()
+            if self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0:
+                self.transport.close()
+            else:
+                self.linger()
         return 0
+
+    cdef void linger(self):
+        # Closing while the client may still be sending (a request refused before its body was read, a 431 for a
+        # huge head) would reset the connection, and a reset can destroy the answer before the client reads it.
+        # As nginx's lingering close does: send our end (FIN after what is queued), read and drop what still comes,
+        # and close when the client closes, goes quiet for linger_timeout, or linger_time has passed.
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.lingering = True
+        self.transport.write_eof()
+        if self.read_paused:
+            self.read_paused = False
+            self.resume_input()
+        self.linger_until = now() + self.listener.linger_time
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self.seen_activity = self.activity
+        self.idle_timer = self.listener.loop.call_later(self.linger_period(), self._linger_check)
+
+    cdef double linger_period(self):
+        cdef double t = self.listener.linger_timeout
+        cdef double left = self.linger_until - now()
+        if t <= 0 or left < t:
+            t = left
+        return t if t > 0 else 0
+
+    def _linger_check(self):
+        self.idle_timer = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        if self.activity == self.seen_activity or now() >= self.linger_until:
+            self.transport.abort()
+            return
+        self.seen_activity = self.activity
+        self.idle_timer = self.listener.loop.call_later(self.linger_period(), self._linger_check)
 
     cdef bint takes_file_spans(self):
         return True
@@ -171,7 +216,7 @@ cdef class Inbound(Endpoint):
         self.idle_timer = None
         if self.closed:
             return
-        if self.activity == self.seen_activity:
+        if self.activity == self.seen_activity and not self.stream.busy():
             self.abort()
             return
         self.seen_activity = self.activity
@@ -183,7 +228,7 @@ cdef class Inbound(Endpoint):
         self.stream.drain()
 
     cpdef abort(self):
-        if self.closed:
+        if self.closed and not self.lingering:
             return
         self.closed = True
         if self.transport is not None:

@@ -6,7 +6,7 @@ from ._options import http_limits
 
 class ServeHttpMixin(PipelineBuilder):
     def serve_http(self, handler, *, max_header_size=None, max_header_count=None, max_line_size=None,
-                   max_body_size=None):
+                   max_body_size=None, header_timeout=None, body_timeout=None):
         """Decodes HTTP/1.x requests from the stream's bytes and writes back handler's answers, in request order.
 
         handler is a Message (or str/bytes body) sent for every request — encoded once and reused — or a
@@ -14,10 +14,12 @@ class ServeHttpMixin(PipelineBuilder):
         awaitable of one. An exception in the handler answers 500 and is logged with the script's line.
 
         Limits: max_header_size (16 KiB, 431), max_header_count (100, 431), max_line_size (8 KiB, 414),
-        max_body_size (64 MiB, 413; 0 for none).
+        max_body_size (64 MiB, 413; 0 for none); header_timeout (60 s from a head's first byte to its end, 408)
+        and body_timeout (60 s, the longest pause in a request body, 408); 0 for none.
         """
         return self.append(ServeHTTP(handler, http_limits(max_header_size, max_header_count, max_line_size,
-                                                          max_body_size), _fast_path(handler)))
+                                                          max_body_size, header_timeout, body_timeout),
+                                     _fast_path(handler)))
 
 
 def _fast_path(handler):
