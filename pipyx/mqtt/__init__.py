@@ -9,6 +9,9 @@
 Packet documents every field; PACKET_TYPES maps the packet names ('CONNECT' ... 'AUTH') to their type codes and
 PROPERTY_TABLE lists the v5 properties (id -> snake_case name, value type, packets allowed in). The filters
 decode_mqtt() and encode_mqtt() wrap the decoder and the encoder for pipelines.
+
+A decoded packet that nothing changed encodes to the very bytes it was decoded from, whatever form of it the spec
+allowed the sender to choose; a changed or new packet is written in the shortest form (see MqttEncoder).
 """
 from .decode import MqttDecoder
 from .encode import MqttEncoder

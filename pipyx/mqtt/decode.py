@@ -3,6 +3,9 @@
 Strict where a malformed packet would confuse the next hop (lengths, reserved bits, UTF-8, packet ids, property
 placement), lenient where the spec allows a shorter form or where accepting costs nothing (see MqttDecoder).
 """
+from operator import attrgetter
+from types import MappingProxyType
+
 from .packet import (ALLOWED_PROPERTIES, BINARY, BYTE, DEFAULT_MAX_PACKET_SIZE, DEFAULT_PROTOCOL_LEVEL, FIXED_FLAGS,
                      FOUR_BYTE, MAX_REMAINING_LENGTH, PACKET_NAMES, PROPERTY_TABLE, PROTOCOL_NAMES, STRING,
                      STRING_PAIR, TWO_BYTE, MqttError, Packet)
@@ -29,7 +32,13 @@ class MqttDecoder:
       then being 0; an AUTH of one byte (reason code, no property length) is accepted like DISCONNECT's;
     - a v5 CONNACK of two bytes (what a 3.1.1 server answers to a v5 CONNECT it refuses) decodes with no
       properties;
-    - non-minimal variable byte integers are accepted; a fifth length byte is not.
+    - variable byte integers in more bytes than needed (a remaining length of 0 as 80 00, say), which MQTT 5
+      forbids, are accepted: brokers take them (mosquitto in the fixed header), and a proxy must not cut off a
+      device that its broker would serve. They go back out as they came (see MqttEncoder), so the receiver
+      still decides. A fifth length byte is refused.
+
+    A packet keeps the bytes it arrived as (without a PUBLISH's payload) and the values of the fields its bytes
+    depend on, so that MqttEncoder can write it back as it came while those fields keep their values.
     """
 
     def __init__(self, state, max_packet_size=DEFAULT_MAX_PACKET_SIZE):
@@ -104,7 +113,7 @@ class MqttDecoder:
                 raise MqttError('%s of %d bytes exceeds max_packet_size %d' % (PACKET_NAMES[code], end - pos, max_size))
             if end > n:
                 break
-            packet, payload = _DECODERS[code](code, flags, mv, start, end, level)
+            packet, payload = _DECODERS[code](code, flags, mv, pos, start, end, level)
             if code == 1:
                 state['protocol_level'] = packet.protocol_level
             out.append((packet, payload))
@@ -253,65 +262,132 @@ def _done(pos, end, name):
         raise MqttError('%s: %d unexpected bytes at the end of the packet' % (name, end - pos))
 
 
-# ------------------------------------------------------------------ packets
-# Each decoder takes (type code, fixed header flags, buffer, start, end, protocol level) -> (Packet, payload).
+# ------------------------------------------------------------------ what the encoder checks
+# A decoded packet carries Packet._wire = (its bytes, the level it was decoded at, a key getter, the key as decoded,
+# the size of the PUBLISH payload). The key is the tuple of the fields the encoder reads for that type; the encoder
+# writes the arrived bytes back when the getter gives a key equal to the one kept. The kept key holds copies of the
+# dicts and lists, since a script may change those in place; _NO_PROPS stands for the usual empty dict without a
+# copy (it compares equal to {} and nobody can fill it). Each getter below must list the fields in the order its
+# decoder builds the kept key.
+# The packets that arrive in the very form the encoder writes from their fields, and that it writes at no more cost
+# than a copy (an ack of 4 bytes, PINGREQ, an empty DISCONNECT: most of a connection's small packets), keep nothing.
 
-def _publish(code, flags, mv, pos, end, level):
+_NO_PROPS = MappingProxyType({})
+
+
+def _kept(props):
+    if not props:
+        return _NO_PROPS
+    kept = props.copy()
+    # the only lists in decoded properties; their items are tuples and ints
+    value = kept.get('user_property')
+    if value is not None:
+        kept['user_property'] = value[:]
+    value = kept.get('subscription_identifier')
+    if value is not None:
+        kept['subscription_identifier'] = value[:]
+    return kept
+
+
+_PUBLISH_KEY = attrgetter('type', 'dup', 'qos', 'retain', 'packet_id', 'topic', 'properties')
+_ACK_KEY = attrgetter('type', 'packet_id', 'reason_code', 'properties')
+_EMPTY_KEY = attrgetter('type')
+_REASON_KEY = attrgetter('type', 'reason_code', 'properties')
+_CONNECT_KEY = attrgetter('type', 'protocol_name', 'protocol_level', 'client_id', 'clean_start', 'keep_alive',
+                          'username', 'password', 'will_topic', 'will_payload', 'will_qos', 'will_retain',
+                          'will_properties', 'properties')
+_CONNACK_KEY = attrgetter('type', 'session_present', 'reason_code', 'properties')
+_SUBSCRIBE_KEY = attrgetter('type', 'packet_id', 'subscriptions', 'properties')
+_UNSUBSCRIBE_KEY = attrgetter('type', 'packet_id', 'topics', 'properties')
+_SUBACK_KEY = attrgetter('type', 'packet_id', 'reason_codes', 'properties')
+
+
+# ------------------------------------------------------------------ packets
+# Each decoder takes (type code, fixed header flags, buffer, where the packet starts, where its variable header
+# starts, its end, protocol level) -> (Packet, payload), and sets the packet's _wire.
+
+def _publish(code, flags, mv, first, pos, end, level):
     topic, pos = _string(mv, pos, end, 'PUBLISH topic')
     qos = flags >> 1 & 3
-    p = Packet('PUBLISH', flags & 8 != 0, qos, flags & 1 != 0)
+    dup = flags & 8 != 0
+    retain = flags & 1 != 0
+    p = Packet('PUBLISH', dup, qos, retain)
     p.topic = topic
+    pid = None
     if qos:
-        p.packet_id, pos = _packet_id(mv, pos, end, 'PUBLISH')
+        pid, pos = _packet_id(mv, pos, end, 'PUBLISH')
+        p.packet_id = pid
+    props = _NO_PROPS
     if level >= 5:
         if pos < end and mv[pos] == 0:  # no properties, the common case
             pos += 1
         else:
             p.properties, pos = _properties(mv, pos, end, 'PUBLISH')
+            props = _kept(p.properties)
+    p._wire = (bytes(mv[first:pos]), level, _PUBLISH_KEY, ('PUBLISH', dup, qos, retain, pid, topic, props), end - pos)
     return p, bytes(mv[pos:end])
 
 
-def _ack(code, flags, mv, pos, end, level):
+def _ack(code, flags, mv, first, pos, end, level):
     # PUBACK, PUBREC, PUBREL, PUBCOMP: a packet id, then in 5.0 an optional reason code and optional properties.
     name = PACKET_NAMES[code]
     size = end - pos
     p = Packet(name)
-    p.packet_id, pos = _packet_id(mv, pos, end, name)
+    p.packet_id = pid = _packet_id(mv, pos, end, name)[0]
+    reason = None
+    props = _NO_PROPS
     if level >= 5:
         if size == 2:
-            p.reason_code = 0
+            reason = 0
         else:
-            p.reason_code = mv[pos]
+            reason = mv[pos + 2]
             if size > 3:
-                p.properties, pos = _properties(mv, pos + 1, end, name)
-                _done(pos, end, name)
+                p.properties, stop = _properties(mv, pos + 3, end, name)
+                _done(stop, end, name)
+                props = _kept(p.properties)
+        p.reason_code = reason
     elif size != 2:
-        _done(pos, end, name)
+        _done(pos + 2, end, name)
+    if size == 2 and pos == first + 2:
+        return p, None
+    p._wire = (bytes(mv[first:end]), level, _ACK_KEY, (name, pid, reason, props), 0)
     return p, None
 
 
-def _empty(code, flags, mv, pos, end, level):
+def _empty(code, flags, mv, first, pos, end, level):
     # PINGREQ, PINGRESP, and DISCONNECT before 5.0.
     name = PACKET_NAMES[code]
     _done(pos, end, name)
-    return Packet(name), None
-
-
-def _reason_only(code, flags, mv, pos, end, level):
-    # DISCONNECT and AUTH in 5.0: an optional reason code, then optional properties.
-    name = PACKET_NAMES[code]
-    if level < 5:
-        return _empty(code, flags, mv, pos, end, level)
-    p = Packet(name, reason_code=0)
-    if pos < end:
-        p.reason_code = mv[pos]
-        if end - pos > 1:
-            p.properties, pos = _properties(mv, pos + 1, end, name)
-            _done(pos, end, name)
+    p = Packet(name)
+    if pos == first + 2:
+        return p, None
+    if code == 14:  # the encoder refuses a reason code or properties on a 3.1.1 DISCONNECT: they are in its key
+        p._wire = (bytes(mv[first:end]), level, _REASON_KEY, (name, None, _NO_PROPS), 0)
+    else:
+        p._wire = (bytes(mv[first:end]), level, _EMPTY_KEY, name, 0)
     return p, None
 
 
-def _connect(code, flags, mv, pos, end, level):
+def _reason_only(code, flags, mv, first, pos, end, level):
+    # DISCONNECT and AUTH in 5.0: an optional reason code, then optional properties.
+    name = PACKET_NAMES[code]
+    if level < 5:
+        return _empty(code, flags, mv, first, pos, end, level)
+    p = Packet(name, reason_code=0)
+    if pos == end and pos == first + 2:
+        return p, None
+    props = _NO_PROPS
+    if pos < end:
+        p.reason_code = mv[pos]
+        if end - pos > 1:
+            p.properties, stop = _properties(mv, pos + 1, end, name)
+            _done(stop, end, name)
+            props = _kept(p.properties)
+    p._wire = (bytes(mv[first:end]), level, _REASON_KEY, (name, p.reason_code, props), 0)
+    return p, None
+
+
+def _connect(code, flags, mv, first, pos, end, level):
     name, pos = _string(mv, pos, end, 'CONNECT protocol name')
     level, pos = _byte(mv, pos, end, 'CONNECT protocol level')
     if PROTOCOL_NAMES.get(level) != name:
@@ -345,10 +421,14 @@ def _connect(code, flags, mv, pos, end, level):
     if cflags & 0x40:
         p.password, pos = _binary(mv, pos, end, 'CONNECT password')
     _done(pos, end, 'CONNECT')
+    # No level here: a CONNECT is written in the format of its own protocol level, which is in its key.
+    p._wire = (bytes(mv[first:end]), None, _CONNECT_KEY, (
+        'CONNECT', name, level, p.client_id, p.clean_start, keep_alive, p.username, p.password, p.will_topic,
+        p.will_payload, p.will_qos, p.will_retain, _kept(p.will_properties), _kept(p.properties)), 0)
     return p, None
 
 
-def _connack(code, flags, mv, pos, end, level):
+def _connack(code, flags, mv, first, pos, end, level):
     ack_flags, pos = _byte(mv, pos, end, 'CONNACK flags')
     if ack_flags & 0xFE:
         raise MqttError('CONNACK: reserved flag bits 0x%02x are set' % (ack_flags & 0xFE))
@@ -357,10 +437,12 @@ def _connack(code, flags, mv, pos, end, level):
     if level >= 5 and pos < end:
         p.properties, pos = _properties(mv, pos, end, 'CONNACK')
     _done(pos, end, 'CONNACK')
+    p._wire = (bytes(mv[first:end]), level, _CONNACK_KEY,
+               ('CONNACK', p.session_present, p.reason_code, _kept(p.properties)), 0)
     return p, None
 
 
-def _subscribe(code, flags, mv, pos, end, level):
+def _subscribe(code, flags, mv, first, pos, end, level):
     p = Packet('SUBSCRIBE')
     p.packet_id, pos = _packet_id(mv, pos, end, 'SUBSCRIBE')
     if level >= 5:
@@ -384,10 +466,12 @@ def _subscribe(code, flags, mv, pos, end, level):
     if not subs:
         raise MqttError('SUBSCRIBE with no topic filters')
     p.subscriptions = subs
+    kept = subs[:] if level < 5 else [(topic, dict(options)) for topic, options in subs]
+    p._wire = (bytes(mv[first:end]), level, _SUBSCRIBE_KEY, ('SUBSCRIBE', p.packet_id, kept, _kept(p.properties)), 0)
     return p, None
 
 
-def _unsubscribe(code, flags, mv, pos, end, level):
+def _unsubscribe(code, flags, mv, first, pos, end, level):
     p = Packet('UNSUBSCRIBE')
     p.packet_id, pos = _packet_id(mv, pos, end, 'UNSUBSCRIBE')
     if level >= 5:
@@ -399,16 +483,19 @@ def _unsubscribe(code, flags, mv, pos, end, level):
     if not topics:
         raise MqttError('UNSUBSCRIBE with no topic filters')
     p.topics = topics
+    p._wire = (bytes(mv[first:end]), level, _UNSUBSCRIBE_KEY,
+               ('UNSUBSCRIBE', p.packet_id, topics[:], _kept(p.properties)), 0)
     return p, None
 
 
-def _suback(code, flags, mv, pos, end, level):
+def _suback(code, flags, mv, first, pos, end, level):
     # SUBACK, and UNSUBACK in 5.0: a packet id, properties, one reason code per filter.
     name = PACKET_NAMES[code]
     p = Packet(name)
     p.packet_id, pos = _packet_id(mv, pos, end, name)
     if level < 5 and code == 11:
         _done(pos, end, name)
+        p._wire = (bytes(mv[first:end]), level, _SUBACK_KEY, (name, p.packet_id, None, _NO_PROPS), 0)
         return p, None
     if level >= 5:
         p.properties, pos = _properties(mv, pos, end, name)
@@ -418,6 +505,7 @@ def _suback(code, flags, mv, pos, end, level):
     if level < 5 and not _V3_SUBACK_CODES.issuperset(codes):
         raise MqttError('SUBACK: invalid return codes %r' % sorted(set(codes) - _V3_SUBACK_CODES))
     p.reason_codes = codes
+    p._wire = (bytes(mv[first:end]), level, _SUBACK_KEY, (name, p.packet_id, codes[:], _kept(p.properties)), 0)
     return p, None
 
 

@@ -4,7 +4,7 @@ It checks what it writes as the decoder checks what it reads, so that what one s
 """
 import struct
 
-from .packet import (BINARY, BYTE, DEFAULT_PROTOCOL_LEVEL, FIXED_FLAGS, FOUR_BYTE, MAX_PACKET_ID,
+from .packet import (BINARY, BYTE, DEFAULT_PROTOCOL_LEVEL, FIELDS, FIXED_FLAGS, FOUR_BYTE, MAX_PACKET_ID,
                      MAX_REMAINING_LENGTH, MAX_STRING_LENGTH, PACKET_TYPES, PROPERTY_IDS, PROPERTY_TABLE,
                      PROTOCOL_NAMES, STRING, STRING_PAIR, SUBSCRIPTION_OPTIONS, TWO_BYTE, MqttError, Packet)
 
@@ -23,8 +23,21 @@ class MqttEncoder:
     CONNECT sets state['protocol_level'] (from its protocol_level, or the level already known, or 4), and the
     packets after it are written in that level's format. Encoding checks the fields and raises MqttError for
     what the decoder would refuse (a QoS of 3, a missing packet id, a property not allowed in the packet, v5
-    properties or reason codes at level 3 or 4, a string over 65535 bytes...). The shortest form the spec
-    allows is written: a v5 PUBACK with reason code 0 and no properties is 4 bytes.
+    properties or reason codes at level 3 or 4, a string over 65535 bytes...).
+
+    A packet that the decoder made and whose fields still have the values they were decoded with is written back
+    as it arrived, byte for byte, if the stream is at the level it was decoded at: the spec often allows several
+    forms of one packet (a v5 PUBACK with reason code 0 and no properties may have 2, 3 or 4 bytes after its fixed
+    header; lengths may take more bytes than needed; properties come in any order), and a proxy must not change
+    what no script changed. A PUBLISH whose head is unchanged but whose payload is of another size keeps the bytes
+    of its head, with the remaining length that the new payload makes. Any other packet, built by a script or
+    changed by one, is written from its fields in the shortest form the spec allows: a v5 PUBACK with reason code
+    0 and no properties is then 4 bytes in all.
+
+    Keeping the arrived bytes while the packet is unchanged, rather than remembering the form each field came in,
+    is exact for every form the decoder accepts without a model of each, makes the unchanged packet the cheapest
+    to write, and cannot lose a change: the fields that decide the bytes are compared with their decoded values
+    when encoding, dicts and lists by value, so a change made in place counts too.
     """
 
     def __init__(self, state):
@@ -34,8 +47,22 @@ class MqttEncoder:
         """The bytes of one packet. `payload` is the PUBLISH application message; other types take none."""
         if type(head) is not Packet:
             head = _as_packet(head)
-        name = head.type
         level = self.state.get('protocol_level', DEFAULT_PROTOCOL_LEVEL)
+        wire = head._wire
+        if wire is not None:
+            raw, decoded_at, key, kept, size = wire
+            # A CONNECT (decoded_at None) is written at its own level; anything else only at the one it came in.
+            if (decoded_at == level or decoded_at is None) and key(head) == kept:
+                if not payload:
+                    if not size:
+                        if decoded_at is None:
+                            self.state['protocol_level'] = head.protocol_level
+                        return raw
+                elif size == len(payload) and type(payload) is bytes:
+                    return raw + payload
+                if head.type == 'PUBLISH':
+                    return _resized(raw, payload)
+        name = head.type
         if name == 'PUBLISH':
             return _publish(head, payload, level)
         if not isinstance(name, str):
@@ -65,7 +92,7 @@ def _as_packet(head):
         if isinstance(head, Packet):
             return head
         raise MqttError('an MQTT head is a Packet or a dict, not %s' % type(head).__name__)
-    unknown = set(head).difference(Packet.__slots__)
+    unknown = set(head).difference(FIELDS)
     if unknown:
         raise MqttError('unknown MQTT head fields: %s' % ', '.join(sorted(map(str, unknown))))
     return Packet(**head)
@@ -88,6 +115,18 @@ def _fixed(first, body):
     if len(body) > MAX_REMAINING_LENGTH:
         raise MqttError('remaining length %d exceeds %d' % (len(body), MAX_REMAINING_LENGTH))
     return bytes((first,)) + _varint(len(body)) + body
+
+
+def _resized(raw, payload):
+    """A PUBLISH as it arrived up to its payload (`raw`), with another payload and the remaining length that fits."""
+    payload = _bytes(payload or b'', 'PUBLISH payload')
+    start = 2
+    while raw[start - 1] & 128:
+        start += 1
+    length = len(raw) - start + len(payload)
+    if length > MAX_REMAINING_LENGTH:
+        raise MqttError('remaining length %d exceeds %d' % (length, MAX_REMAINING_LENGTH))
+    return b''.join((raw[:1], _varint(length), raw[start:], payload))
 
 
 def _int(value, limit, what):

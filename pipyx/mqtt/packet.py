@@ -81,6 +81,11 @@ ALLOWED_PROPERTIES = {where: {pid: (name, kind) for pid, (name, kind, places) in
 
 SUBSCRIPTION_OPTIONS = ('qos', 'no_local', 'retain_as_published', 'retain_handling')
 
+# The fields of a Packet, in the order of its constructor's arguments.
+FIELDS = ('type', 'dup', 'qos', 'retain', 'packet_id', 'topic', 'protocol_name', 'protocol_level', 'client_id',
+          'clean_start', 'keep_alive', 'username', 'password', 'will_topic', 'will_payload', 'will_qos', 'will_retain',
+          'will_properties', 'session_present', 'reason_code', 'reason_codes', 'subscriptions', 'topics', 'properties')
+
 
 class Packet:
     """One MQTT control packet. A field that a packet type does not carry keeps its default.
@@ -121,12 +126,12 @@ class Packet:
 
     The PUBLISH payload is not a field: the decoder returns it beside the packet and the encoder takes it as an
     argument, so a pipeline carries it as the message body.
+
+    A decoded packet also remembers the bytes it arrived as, and the values its fields had then: while they still
+    have those values, MqttEncoder writes the packet back byte for byte (see MqttEncoder). None of that is a field.
     """
 
-    __slots__ = ('type', 'dup', 'qos', 'retain', 'packet_id', 'topic', 'protocol_name', 'protocol_level',
-                 'client_id', 'clean_start', 'keep_alive', 'username', 'password', 'will_topic', 'will_payload',
-                 'will_qos', 'will_retain', 'will_properties', 'session_present', 'reason_code', 'reason_codes',
-                 'subscriptions', 'topics', 'properties')
+    __slots__ = FIELDS + ('_wire',)
 
     def __init__(self, type=None, dup=False, qos=0, retain=False, packet_id=None, topic=None, protocol_name=None,
                  protocol_level=None, client_id=None, clean_start=False, keep_alive=None, username=None,
@@ -157,10 +162,12 @@ class Packet:
         self.subscriptions = subscriptions
         self.topics = topics
         self.properties = {} if properties is None else properties
+        self._wire = None  # set by the decoder: (bytes, level, key getter, key when decoded, payload size)
 
     def as_dict(self):
-        """The fields that differ from their defaults, as a dict that encodes like this packet."""
-        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name) != _DEFAULTS[name]}
+        """The fields that differ from their defaults, as a dict: Packet(**d) is equal to this packet (but, built
+        anew, is written in the shortest form: see MqttEncoder)."""
+        return {name: getattr(self, name) for name in FIELDS if getattr(self, name) != _DEFAULTS[name]}
 
     def __repr__(self):
         return 'Packet(%s)' % ', '.join('%s=%r' % item for item in self.as_dict().items())
@@ -168,11 +175,11 @@ class Packet:
     def __eq__(self, other):
         if not isinstance(other, Packet):
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+        return all(getattr(self, name) == getattr(other, name) for name in FIELDS)
 
     __hash__ = None  # mutable
 
 
 _blank = Packet()
-_DEFAULTS = {name: getattr(_blank, name) for name in Packet.__slots__}
+_DEFAULTS = {name: getattr(_blank, name) for name in FIELDS}
 del _blank

@@ -4,8 +4,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipyx.mqtt import MqttDecoder, MqttEncoder, MqttError, Packet
+from pipyx.mqtt.packet import FIELDS
 from test.helpers.streams import split_at
-from test.codecs.mqtt_support import LEVELS, SETTINGS, decode_pieces, encode_all, feed_garbage, packets
+from test.codecs.mqtt_support import (LEVELS, SETTINGS, connect, decode_pieces, encode_all, feed_garbage, other,
+                                      packets, publish, wire_packets, wire_streams)
 
 
 def roundtrip(head, payload, level):
@@ -26,7 +28,7 @@ def test_every_packet_decodes_as_encoded(data):
     # a dict of the fields encodes the same, whether it holds every field or only those that differ
     encoder = MqttEncoder({'protocol_level': level})
     assert encoder.encode(head.as_dict(), payload) == encoded
-    assert encoder.encode({name: getattr(head, name) for name in Packet.__slots__}, payload) == encoded
+    assert encoder.encode({name: getattr(head, name) for name in FIELDS}, payload) == encoded
 
 
 @SETTINGS
@@ -52,12 +54,16 @@ def test_a_small_stream_decodes_the_same_split_anywhere(data):
     assert decode_pieces([stream[i:i + 1] for i in range(len(stream))], level) == items
 
 
-def _check_decoded_reencode(decoded, level):
-    # whatever the decoder accepts, the encoder writes back to the same packet
+def _check_decoded_reencode(decoded, level, stream):
+    # whatever the decoder accepts, the encoder writes back as it came, and a copy of its fields to the same packet
+    state = {'protocol_level': level}
+    encoder, decoder = MqttEncoder(state), MqttDecoder(state)
+    written = b''.join(encoder.encode(head, payload) for head, payload in decoded)
+    assert stream.startswith(written)
     state = {'protocol_level': level}
     encoder, decoder = MqttEncoder(state), MqttDecoder(state)
     for head, payload in decoded:
-        assert decoder.feed(encoder.encode(head, payload)) == [(head, payload)]
+        assert decoder.feed(encoder.encode(Packet(**head.as_dict()), payload)) == [(head, payload)]
 
 
 @SETTINGS
@@ -68,16 +74,19 @@ def test_garbage_decodes_or_raises_mqtt_error(data):
     garbage = data.draw(st.binary(max_size=400))
     cuts = data.draw(st.lists(st.integers(0, len(garbage)), max_size=8))
     decoded, _ = feed_garbage(split_at(garbage, cuts), level, max_size)
-    _check_decoded_reencode(decoded, level)
+    _check_decoded_reencode(decoded, level, garbage)
 
 
 @SETTINGS
 @given(st.data())
 def test_damaged_packets_decode_or_raise_mqtt_error(data):
     level = data.draw(LEVELS)
-    items = data.draw(st.lists(packets(level).filter(lambda item: item[1] is None or len(item[1]) < 200),
-                               min_size=1, max_size=4))
-    stream = bytearray(encode_all(items, level))
+    if data.draw(st.booleans()):         # the encoder's forms
+        items = data.draw(st.lists(packets(level).filter(lambda item: item[1] is None or len(item[1]) < 200),
+                                   min_size=1, max_size=4))
+        stream = bytearray(encode_all(items, level))
+    else:                                # any form
+        stream = bytearray(b''.join(wire for wire, _, _ in data.draw(wire_streams(level, small=True, max_size=4))))
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(stream) - 1))
         action = data.draw(st.sampled_from(('flip', 'insert', 'delete')))
@@ -89,7 +98,212 @@ def test_damaged_packets_decode_or_raise_mqtt_error(data):
             del stream[at]
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=6))
     decoded, _ = feed_garbage(split_at(bytes(stream), cuts), level, 1 << 20)
-    _check_decoded_reencode(decoded, level)
+    _check_decoded_reencode(decoded, level, bytes(stream))
+
+
+# ------------------------------------------------------------------ what arrives unchanged leaves unchanged
+
+@SETTINGS
+@given(st.data())
+def test_every_wire_form_goes_back_out_byte_for_byte(data):
+    level = data.draw(LEVELS)
+    items = data.draw(wire_streams(level))
+    stream = b''.join(wire for wire, _, _ in items)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=12))
+    if len(stream) < 2000 and data.draw(st.booleans()):
+        cuts = range(len(stream))                                # a byte at a time
+    kind = data.draw(st.sampled_from((bytes, bytearray, memoryview)))
+    decoded = decode_pieces([kind(piece) for piece in split_at(stream, cuts)], level)
+    assert decoded == [(head, payload) for _, head, payload in items]
+    # the encoder of the same connection (shared state), or of another one at the same level
+    state = {'protocol_level': level}
+    encoder = MqttEncoder(state) if data.draw(st.booleans()) else MqttEncoder({'protocol_level': level})
+    assert [encoder.encode(head, payload) for head, payload in decoded] == [wire for wire, _, _ in items]
+
+
+# Fields that change together for the packet to stay valid, per type.
+_CHANGES = {
+    'CONNECT': [('client_id',), ('clean_start',), ('keep_alive',), ('username', 'password'),
+                ('will_topic', 'will_payload', 'will_qos', 'will_retain', 'will_properties'), ('properties',)],
+    'CONNACK': [('session_present',), ('reason_code',), ('properties',)],
+    'PUBLISH': [('dup',), ('qos', 'packet_id'), ('retain',), ('topic',), ('properties',)],
+    'SUBSCRIBE': [('packet_id',), ('subscriptions',), ('properties',)],
+    'SUBACK': [('packet_id',), ('reason_codes',), ('properties',)],
+    'UNSUBSCRIBE': [('packet_id',), ('topics',), ('properties',)],
+    'UNSUBACK': [('packet_id',), ('reason_codes',), ('properties',)],
+    'PINGREQ': [('type',)], 'PINGRESP': [('type',)],
+    'DISCONNECT': [('reason_code',), ('properties',)], 'AUTH': [('reason_code',), ('properties',)],
+}
+for _name in ('PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP'):
+    _CHANGES[_name] = [('packet_id',), ('reason_code',), ('properties',)]
+
+
+def _another(data, head, level):
+    """Another packet of the type of `head` (a PINGREQ for a PINGRESP and the other way round)."""
+    if head.type == 'CONNECT':
+        return data.draw(connect(level))[0]
+    if head.type == 'PUBLISH':
+        return data.draw(publish(level))[0]
+    if head.type in ('PINGREQ', 'PINGRESP'):
+        return Packet('PINGRESP' if head.type == 'PINGREQ' else 'PINGREQ')
+    return data.draw(other(head.type, level))[0]
+
+
+@SETTINGS
+@given(st.data())
+def test_a_changed_packet_is_written_from_its_fields(data):
+    level = data.draw(LEVELS)
+    wire, head, payload = data.draw(wire_packets(level, small=True))
+    (decoded, got), = MqttDecoder({'protocol_level': level}).feed(wire)
+    another = _another(data, head, level)
+    for name in data.draw(st.sampled_from(_CHANGES[head.type])):
+        old, new = getattr(decoded, name), getattr(another, name)
+        if type(old) is type(new) and isinstance(old, (dict, list)) and data.draw(st.booleans()):
+            if isinstance(old, dict):                               # changed in place, as a script may
+                old.clear()
+                old.update(new)
+            else:
+                old[:] = new
+        else:
+            setattr(decoded, name, new)
+    changed = Packet(**{name: getattr(decoded, name) for name in FIELDS})
+    out = MqttEncoder({'protocol_level': level}).encode(decoded, got)
+    assert MqttDecoder({'protocol_level': level}).feed(out) == [(changed, got)]
+    if changed == head:                  # the same values again: still the bytes that came
+        assert out == wire
+    else:                                # else the shortest form, as for a packet a script builds
+        assert out == MqttEncoder({'protocol_level': level}).encode(changed, got)
+
+
+@SETTINGS
+@given(st.data())
+def test_no_field_the_encoder_reads_is_overlooked(data):
+    # One field at a time takes the value of another packet of the type. Whatever the field, the packet goes out
+    # as it would if a script had built it with these fields: as it came when that is the same packet.
+    level = data.draw(LEVELS)
+    wire, head, payload = data.draw(wire_packets(level, small=True))
+    another = _another(data, head, level)
+
+    def encode(packet, body):
+        try:
+            return MqttEncoder({'protocol_level': level}).encode(packet, body)
+        except MqttError as e:
+            return str(e)
+    (original, got), = MqttDecoder({'protocol_level': level}).feed(wire)
+    as_built = encode(Packet(**original.as_dict()), got)     # its properties in the order they came
+    for name in FIELDS:
+        (decoded, got), = MqttDecoder({'protocol_level': level}).feed(wire)
+        setattr(decoded, name, getattr(another, name))
+        changed = Packet(**{field: getattr(decoded, field) for field in FIELDS})
+        built = encode(changed, got)
+        out = encode(decoded, got)
+        if changed == original:          # equal values (properties in another order, say): no change
+            assert out == wire, name
+        elif built == as_built:          # a field this type does not carry
+            assert out in (wire, built), name
+        else:
+            assert out == built, name
+
+
+@pytest.mark.parametrize('level, data, change, expected', [
+    (5, b'\x30\x0c\x00\x01t\x07\x26\x00\x01a\x00\x01b\x00',
+     lambda h: h.properties['user_property'].append(('c', 'd')),
+     Packet('PUBLISH', topic='t', properties={'user_property': [('a', 'b'), ('c', 'd')]})),
+    (5, b'\x30\x04\x00\x01t\x00',
+     lambda h: h.properties.update(message_expiry_interval=9),
+     Packet('PUBLISH', topic='t', properties={'message_expiry_interval': 9})),
+    (5, b'\x82\x07\x00\x01\x00\x00\x01a\x2d',
+     lambda h: h.subscriptions[0][1].update(qos=0),
+     Packet('SUBSCRIBE', packet_id=1, subscriptions=[
+         ('a', {'qos': 0, 'no_local': True, 'retain_as_published': True, 'retain_handling': 2})])),
+    (4, b'\x82\x06\x00\x01\x00\x01a\x01',
+     lambda h: h.subscriptions.append(('b', 2)),
+     Packet('SUBSCRIBE', packet_id=1, subscriptions=[('a', 1), ('b', 2)])),
+    (4, b'\xa2\x05\x00\x01\x00\x01a',
+     lambda h: h.topics.insert(0, 'z'),
+     Packet('UNSUBSCRIBE', packet_id=1, topics=['z', 'a'])),
+    (5, b'\x90\x04\x00\x01\x00\x01',
+     lambda h: h.reason_codes.__setitem__(0, 0x80),
+     Packet('SUBACK', packet_id=1, reason_codes=[0x80])),
+    (5, b'\x10\x1a\x00\x04MQTT\x05\x06\x00\x00\x00\x00\x01c\x06\x26\x00\x01k\x00\x00\x00\x01w\x00\x00',
+     lambda h: h.will_properties['user_property'].append(('k2', 'v')),
+     Packet('CONNECT', protocol_name='MQTT', protocol_level=5, client_id='c', clean_start=True, keep_alive=0,
+            will_topic='w', will_payload=b'', will_properties={'user_property': [('k', ''), ('k2', 'v')]})),
+    (5, b'\x40\x04\x00\x07\x00\x00',
+     lambda h: setattr(h, 'packet_id', 8),
+     Packet('PUBACK', packet_id=8, reason_code=0)),
+])
+def test_a_change_made_in_place_is_not_lost(level, data, change, expected):
+    (head, payload), = MqttDecoder({'protocol_level': level}).feed(data)
+    assert MqttEncoder({'protocol_level': level}).encode(head, payload) == data
+    change(head)
+    out = MqttEncoder({'protocol_level': level}).encode(head, payload)
+    assert out != data
+    assert MqttDecoder({'protocol_level': level}).feed(out) == [(expected, payload)]
+
+
+@SETTINGS
+@given(st.data())
+def test_a_publish_with_another_payload_keeps_the_bytes_of_its_head(data):
+    level = data.draw(LEVELS)
+    wire, head, payload = data.draw(wire_packets(level, items=publish(level)))
+    (decoded, _), = MqttDecoder({'protocol_level': level}).feed(wire)
+    new = data.draw(st.one_of(st.binary(max_size=300), st.just(b''), st.just(payload[:-1]),
+                              st.binary(min_size=len(payload), max_size=len(payload))))
+    out = MqttEncoder({'protocol_level': level}).encode(decoded, new)
+    assert MqttDecoder({'protocol_level': level}).feed(out) == [(head, new)]
+    # the variable header (topic, packet id, properties) as it came, whatever the new remaining length
+    def variable_header(packet, size):
+        start = 2
+        while packet[start - 1] & 128:
+            start += 1
+        return packet[start:len(packet) - size]
+    assert variable_header(out, len(new)) == variable_header(wire, len(payload))
+    if len(new) == len(payload):
+        assert out == wire[:len(wire) - len(payload)] + new
+
+
+@pytest.mark.parametrize('level, data, head, shortest', [
+    (4, b'\xc0\x80\x00', Packet('PINGREQ'), b'\xc0\x00'),
+    (4, b'\xe0\x80\x80\x80\x00', Packet('DISCONNECT'), b'\xe0\x00'),
+    (4, b'\x40\x82\x80\x00\x00\x07', Packet('PUBACK', packet_id=7), b'\x40\x02\x00\x07'),
+    (3, b'\x10\x91\x00' b'\x00\x06MQIsdp\x03\x02\x00\x0a\x00\x03old',
+     Packet('CONNECT', protocol_name='MQIsdp', protocol_level=3, clean_start=True, keep_alive=10, client_id='old'),
+     b'\x10\x11\x00\x06MQIsdp\x03\x02\x00\x0a\x00\x03old'),
+    # a remaining length, a property length and a subscription identifier each in two bytes instead of one
+    (5, b'\x30\x89\x00\x00\x01t\x83\x00\x0b\x85\x00x', Packet('PUBLISH', topic='t',
+                                                                 properties={'subscription_identifier': [5]}),
+     b'\x30\x07\x00\x01t\x02\x0b\x05x'),
+    # user properties around another property: the dict keeps the first place of each name, the bytes keep theirs
+    (5, b'\x40\x16\x00\x07\x00\x12\x26\x00\x01a\x00\x01b\x1f\x00\x01r\x26\x00\x01c\x00\x01d',
+     Packet('PUBACK', packet_id=7, reason_code=0, properties={'user_property': [('a', 'b'), ('c', 'd')],
+                                                              'reason_string': 'r'}),
+     b'\x40\x16\x00\x07\x00\x12\x26\x00\x01a\x00\x01b\x26\x00\x01c\x00\x01d\x1f\x00\x01r'),
+])
+def test_lengths_in_more_bytes_than_needed_go_back_out_as_they_came(level, data, head, shortest):
+    decoded = decode_one(data, level)
+    assert decoded == (head, decoded[1])
+    assert MqttEncoder({'protocol_level': level}).encode(*decoded) == data
+    assert MqttEncoder({'protocol_level': level}).encode(head, decoded[1] or b'') == shortest
+
+
+def test_a_packet_decoded_at_one_level_is_written_anew_at_another():
+    (ack, _), = MqttDecoder({'protocol_level': 5}).feed(b'\x40\x04\x00\x07\x00\x00')
+    assert MqttEncoder({'protocol_level': 4}).encode(ack) == b'\x40\x02\x00\x07'
+    (publish_v5, payload), = MqttDecoder({'protocol_level': 5}).feed(b'\x30\x07\x00\x01t\x03\x23\x00\x01')
+    with pytest.raises(MqttError, match='PUBLISH properties need MQTT 5'):
+        MqttEncoder({'protocol_level': 4}).encode(publish_v5, payload)
+    # a CONNECT is written at its own level, and sets the level of what follows
+    connect_v5 = b'\x10\x0d\x00\x04MQTT\x05\x02\x00\x3c\x00\x00\x00'
+    (head, _), = MqttDecoder({}).feed(connect_v5)
+    state = {}
+    assert MqttEncoder(state).encode(head) == connect_v5 and state == {'protocol_level': 5}
+
+
+def test_a_payload_on_a_packet_that_carries_none_is_still_refused():
+    (ping, _), = MqttDecoder({}).feed(b'\xc0\x00')
+    with pytest.raises(MqttError, match='PINGREQ carries no payload'):
+        MqttEncoder({}).encode(ping, b'x')
 
 
 @SETTINGS
@@ -194,6 +408,10 @@ def test_subscribe_311_gives_qos_per_filter():
 
 @pytest.mark.parametrize('data, head, shortest', [
     (b'\x40\x02\x00\x07', Packet('PUBACK', packet_id=7, reason_code=0), None),
+    (b'\x40\x03\x00\x07\x00', Packet('PUBACK', packet_id=7, reason_code=0), b'\x40\x02\x00\x07'),
+    (b'\x40\x04\x00\x07\x00\x00', Packet('PUBACK', packet_id=7, reason_code=0), b'\x40\x02\x00\x07'),
+    (b'\x40\x05\x00\x07\x00\x80\x00', Packet('PUBACK', packet_id=7, reason_code=0), b'\x40\x02\x00\x07'),
+    (b'\x50\x04\x00\x07\x10\x00', Packet('PUBREC', packet_id=7, reason_code=0x10), b'\x50\x03\x00\x07\x10'),
     (b'\x50\x03\x00\x07\x10', Packet('PUBREC', packet_id=7, reason_code=0x10), None),
     (b'\x62\x04\x00\x07\x92\x00', Packet('PUBREL', packet_id=7, reason_code=0x92), b'\x62\x03\x00\x07\x92'),
     (b'\x70\x04\x00\x07\x00\x00', Packet('PUBCOMP', packet_id=7, reason_code=0), b'\x70\x02\x00\x07'),
@@ -203,6 +421,9 @@ def test_subscribe_311_gives_qos_per_filter():
     (b'\xe0\x01\x04', Packet('DISCONNECT', reason_code=4), None),
     (b'\xe0\x02\x04\x00', Packet('DISCONNECT', reason_code=4), b'\xe0\x01\x04'),
     (b'\xe0\x02\x00\x00', Packet('DISCONNECT', reason_code=0), b'\xe0\x00'),
+    (b'\xe0\x01\x00', Packet('DISCONNECT', reason_code=0), b'\xe0\x00'),
+    (b'\xf0\x02\x00\x00', Packet('AUTH', reason_code=0), b'\xf0\x00'),
+    (b'\xf0\x01\x00', Packet('AUTH', reason_code=0), b'\xf0\x00'),
     (b'\xf0\x00', Packet('AUTH', reason_code=0), None),
     (b'\xf0\x02\x18\x00', Packet('AUTH', reason_code=0x18), None),
     (b'\xf0\x01\x18', Packet('AUTH', reason_code=0x18), b'\xf0\x02\x18\x00'),
@@ -210,7 +431,10 @@ def test_subscribe_311_gives_qos_per_filter():
     (b'\x20\x02\x00\x84', Packet('CONNACK', reason_code=0x84), b'\x20\x03\x00\x84\x00'),
 ])
 def test_v5_short_forms(data, head, shortest):
-    assert decode_one(data, 5) == (head, None)
+    decoded, _ = decode_one(data, 5)
+    assert decoded == head
+    # what came goes back out as it came; the same fields in a packet a script builds take the shortest form
+    assert MqttEncoder({'protocol_level': 5}).encode(decoded) == data
     assert MqttEncoder({'protocol_level': 5}).encode(head) == (shortest or data)
 
 
