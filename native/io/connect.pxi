@@ -169,6 +169,7 @@ cdef class Connect(Endpoint):
             report_error(e, self.location)
 
     def connection_made(self, transport):
+        socket_opened()
         if self.state == C_CLOSED:
             transport.abort()
             return
@@ -240,6 +241,7 @@ cdef class Connect(Endpoint):
         return False
 
     def connection_lost(self, exc):
+        socket_closed()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None

@@ -1,5 +1,10 @@
 # Declared here, defined in inbound.pxi.
 
+cdef void socket_opened()
+cdef void socket_closed() noexcept
+cdef void fd_pressure()
+
+
 # What a listening port needs per connection.
 cdef class ListenerState:
     cdef public PipelineLayout layout

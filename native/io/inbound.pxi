@@ -1,6 +1,48 @@
 # Inbound connections: the asyncio protocol of an accepted socket. It runs one instance of its listener's layout,
 # pushes what it reads into it and writes what comes out of it.
 
+# Sockets this process has open (accepted and connected). At the descriptor limit the kernel and the event loop
+# refuse new connections without a word; counting them lets pipyx say so, once per burst.
+cdef Py_ssize_t _sockets_open = 0
+cdef Py_ssize_t _fd_soft_limit = -1
+cdef double _fd_warned_at = -1e9
+cdef Py_ssize_t FD_HEADROOM = 32              # below the limit, where looking at the real count starts
+cdef double FD_WARN_EVERY = 10.0
+
+
+cdef void socket_opened():
+    global _sockets_open, _fd_soft_limit
+    _sockets_open += 1
+    if _fd_soft_limit < 0:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        _fd_soft_limit = soft if soft != resource.RLIM_INFINITY and soft > 0 else 1 << 30
+    if _sockets_open + FD_HEADROOM >= _fd_soft_limit:
+        fd_pressure()
+
+
+cdef inline void socket_closed() noexcept:
+    global _sockets_open
+    _sockets_open -= 1
+
+
+cdef void fd_pressure():
+    global _fd_warned_at
+    cdef double t = now()
+    if t - _fd_warned_at < FD_WARN_EVERY:
+        return
+    import os
+    try:
+        used = len(os.listdir('/proc/self/fd'))
+    except OSError:
+        used = _sockets_open
+    if used + 8 >= _fd_soft_limit:
+        _fd_warned_at = t
+        log_warning('pipyx', 'out of file descriptors: %d of %d in use (%d connections); new connections are '
+                    'refused until some close: raise the limit (ulimit -n, LimitNOFILE)' % (
+                        used, _fd_soft_limit, _sockets_open))
+
+
 cdef class ListenerState:
     """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
 
@@ -54,6 +96,7 @@ cdef class Inbound(Endpoint):
             info = None
         self.stream = self.layout.instantiate(Context(info), self)
         self.listener.connections.add(self)
+        socket_opened()
         self.stream.start_early()
         if self.listener.idle_timeout > 0:
             self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
@@ -86,6 +129,8 @@ cdef class Inbound(Endpoint):
 
     def connection_lost(self, exc):
         self.closed = True
+        if self.stream is not None:
+            socket_closed()
         self.listener.connections.discard(self)
         if self.sender is not None:
             self.sender.stop()
