@@ -3,6 +3,8 @@
 Loads, each one URL fetched by wrk (1 thread, keep-alive, --latency) on one connection set:
     4k     GET /4k.bin, a 4096-byte file
     1m     GET /1m.bin, a 1 MiB (1048576-byte) file
+    100m   GET /100m.bin, a 100 MiB file: far above the memory cap, sent with sendfile by every pipyx variant, so
+           the figure that counts is MiB/s
     304    GET /4k.bin with If-None-Match set to the server's own ETag (read first with a plain GET): every answer is
            a 304 Not Modified, no body
 
@@ -35,12 +37,15 @@ import os, shutil, socket, statistics, subprocess, sys, time
 from bench_support import (REPO, LOAD_CORE, SERVER_CORE, Server, StartError, free_port, fmt_us, nginx_argv,
                            run_wrk, trees_cpu_seconds, cores_busy_seconds)
 
-LOADS = ('4k', '1m', '304')
+LOADS = ('4k', '1m', '100m', '304')
 SERVERS = ('nginx-tuned', 'nginx', 'pipyx', 'pipyx-sendfile')
-FILES = {'4k.bin': 4096, '1m.bin': 1 << 20}
+FILES = {'4k.bin': 4096, '1m.bin': 1 << 20, '100m.bin': 100 << 20}
 # load -> (file, conditional): the URL is /file; a conditional load sends the server's own ETag in If-None-Match.
-LOAD_FILE = {'4k': ('4k.bin', False), '1m': ('1m.bin', False), '304': ('4k.bin', True)}
+LOAD_FILE = {'4k': ('4k.bin', False), '1m': ('1m.bin', False), '100m': ('100m.bin', False), '304': ('4k.bin', True)}
 ONLY_ON = {'pipyx-sendfile': ('1m',)}
+# A 100 MiB answer takes a good part of a second: a few connections, and wrk waits for each (its default is 2 s).
+LOAD_CONNECTIONS = {'100m': 4}
+LOAD_TIMEOUT = {'100m': 30}
 PIPYX_VARIANTS = {'pipyx': {}, 'pipyx-sendfile': {'MAX_FILE_SIZE': str((1 << 20) - 1)}}
 NGINX_TEMPLATES = {'nginx-tuned': 'nginx_files_tuned.conf', 'nginx': 'nginx_files.conf'}
 SCRIPT = os.path.join(REPO, 'scripts', 'bench_cases', 'files.py')
@@ -176,10 +181,11 @@ def pipyx_paths(variants, root, workdir, pipyx_cmd, args, pin):
 
 # ---------------------------------------------------------------- measurement
 
-def measure(server, path, headers, args, pin):
+def measure(server, load, headers, args, pin):
     """One wrk run; the server's CPU and the cores' busy time are read around it."""
     t0, cpu0, cores0 = time.monotonic(), trees_cpu_seconds([server.pid])[server.pid], cores_busy_seconds()
-    r = run_wrk(server.port, args.duration, args.connections, pin, path, headers)
+    r = run_wrk(server.port, args.duration, LOAD_CONNECTIONS.get(load, args.connections), pin,
+                '/' + LOAD_FILE[load][0], headers, LOAD_TIMEOUT.get(load))
     t1, cpu1, cores1 = time.monotonic(), trees_cpu_seconds([server.pid])[server.pid], cores_busy_seconds()
     if server.proc.poll() is not None:
         raise RuntimeError('exited with status %s during the run' % server.proc.returncode)
@@ -251,8 +257,8 @@ def run_files(args, workdir, pipyx_cmd, pin):
             for load in args.files_loads:
                 for name, headers in list(plan[load].items()):
                     try:
-                        run_wrk(servers[name].port, args.warmup, args.connections, pin,
-                                '/' + LOAD_FILE[load][0], headers)
+                        run_wrk(servers[name].port, args.warmup, LOAD_CONNECTIONS.get(load, args.connections), pin,
+                                '/' + LOAD_FILE[load][0], headers, LOAD_TIMEOUT.get(load))
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         fail('%s failed during the %s warm-up: %s\n%s' % (name, load, e, servers[name].log_tail()))
                         del plan[load][name]
@@ -261,7 +267,7 @@ def run_files(args, workdir, pipyx_cmd, pin):
                 for name, headers in list(plan[load].items()):
                     server = servers[name]
                     try:
-                        r = measure(server, '/' + LOAD_FILE[load][0], headers, args, pin)
+                        r = measure(server, load, headers, args, pin)
                     except (RuntimeError, subprocess.TimeoutExpired) as e:    # e.g. the server died under load
                         fail('%s failed in round %d (%s): %s\n%s' % (name, rnd, load, e, server.log_tail()))
                         for p in plan.values():
@@ -305,7 +311,8 @@ def summarize_files(report, targets):
             for other in ('nginx-tuned', 'nginx'):
                 if other not in by_server:
                     continue
-                target = targets.get(load, {}).get(other) if name == 'pipyx' else None
+                # pipyx-sendfile's targets are keyed 'sendfile/<other>': the path above the memory cap.
+                target = targets.get(load, {}).get(other if name == 'pipyx' else 'sendfile/' + other)
                 c = {'load': load, 'server': name, 'vs': other, 'target': target, 'ratio': None, 'pass': None}
                 if name in med[load] and other in med[load]:
                     # The median of the per-round ratios: the servers run back to back in each round, under one
@@ -327,8 +334,9 @@ def print_files_table(report, med, checks, args):
     for load in args.files_loads:
         file, conditional = LOAD_FILE[load]
         body = 0 if conditional else FILES[file]
-        print('-- %s: GET /%s%s' % (load, file, ' with If-None-Match: its ETag -> 304, no body' if conditional
-                                    else ' -> 200, %d-byte body' % body))
+        print('-- %s: GET /%s%s%s' % (load, file, ' with If-None-Match: its ETag -> 304, no body' if conditional
+                                      else ' -> 200, %d-byte body' % body,
+                                      ', wrk -c%d' % LOAD_CONNECTIONS[load] if load in LOAD_CONNECTIONS else ''))
         print('%-15s %10s %9s %9s %9s %11s %16s %7s' % ('server', 'req/s', 'MiB/s', 'p50', 'p99', 'CPU us/req',
                                                        'user+sys us/req', 'errors'))
         for name in servers_for(load, args.files_servers):

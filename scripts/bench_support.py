@@ -161,13 +161,14 @@ def to_us(text):
     return float(m.group(1)) * UNITS_US[m.group(2)]
 
 
-def run_wrk(port, duration, connections, pin, path='/', headers=()):
+def run_wrk(port, duration, connections, pin, path='/', headers=(), timeout=None):
     """One wrk run (1 thread, keep-alive, --latency) on core LOAD_CORE when pin; headers are 'Name: value' strings.
     Besides wrk's figures, the result has load_cpu_pct, the CPU wrk used in % of one core (near 100: wrk, not the
     server, set the pace), and load_wait_pct, the share of the run wrk spent runnable but waiting for its core
     (other processes on it), when /proc tells."""
     argv = (['taskset', '-c', str(LOAD_CORE)] if pin else []) + [
-        'wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency']
+        'wrk', '-t1', '-c%d' % connections, '-d%ds' % duration, '--latency'] + (
+        ['--timeout', '%ds' % timeout] if timeout else [])
     for header in headers:
         argv += ['-H', header]
     argv.append('http://127.0.0.1:%d%s' % (port, path))

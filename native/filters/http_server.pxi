@@ -180,10 +180,21 @@ cdef class HttpServerBase(HttpDecodingFilter):
             self.closing = True
         self.queue.append(s)
         self.current = s
-        if s.need_continue and self.queue[0] is s:
+        if not (s.need_continue and self.queue[0] is s):
+            return self.request_start(s)
+        # The client waits for 100 Continue before it sends the body. An answer given from the head alone (a
+        # refusal) goes instead of the 100, and closes: the client may then never send the body the decoder waits
+        # for. Otherwise the 100 goes once the request's pipeline has seen the head.
+        keep_alive, s.keep_alive = s.keep_alive, False
+        self.request_start(s)
+        if s.resp is None and not s.done and s.server is self:
+            s.keep_alive = keep_alive
             s.need_continue = False
             self.write(CONTINUE_100)
-        return self.request_start(s)
+        else:
+            s.need_continue = False
+            self.closing = True
+        return 0
 
     cdef int on_body(self, object chunk) except -1:
         if self.current is not None:
@@ -199,14 +210,19 @@ cdef class HttpServerBase(HttpDecodingFilter):
         return 0
 
     cdef int on_error(self, int status) except -1:
-        # A malformed or oversized request: answer it after what is already queued, then close.
+        # A malformed or oversized request: answer it after what is already queued, then close. One that has its
+        # answer already (given from its head) gets no second one: the connection just closes after it.
         cdef ResponseSlot s
         if self.current is not None:
             s = self.current
             self.current = None
+            answered = s.started or s.done
             if s.sub is not None:
                 self.abort_sub(s, 'ProtocolError')
-            if not s.started:
+            if answered:
+                self.closing = True
+                return self.slot_done(s)
+            if s in self.queue:
                 self.queue.remove(s)
         s = ResponseSlot.__new__(ResponseSlot)
         s.server = self
@@ -229,6 +245,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
             if not s.keep_alive:
                 self.closing = True
             if self.aborting or (self.closing and not s.keep_alive):
+                if s.sub is not None:
+                    self.abort_sub(s, 'ConnectionReset')    # answered, but the rest of its request won't come
                 rest, self.queue = self.queue, []
                 for x in rest:
                     if (<ResponseSlot>x).sub is not None:

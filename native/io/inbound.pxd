@@ -27,11 +27,14 @@ cdef class Inbound(Endpoint):
     cdef unsigned long seen_activity
     cdef object idle_timer               # the idle check, or while lingering the linger check
     cdef bint lingering
+    cdef int out_fd                      # sendfile_fd(): -1 not made yet, -2 none (TLS)
     cdef double linger_until
 
     cdef int on_event(self, Event evt) except -1
     cdef bint takes_file_spans(self)
-    cdef int send_file(self, FileChunk f, list after) except -1
+    cdef int send_file(self, FileChunk f, list after, list before) except -1
+    cdef int sendfile_fd(self) except -2
+    cdef void close_sendfile_fd(self)
     cdef int file_sent(self) except -1
     cdef void linger(self)
     cdef double linger_period(self)

@@ -1,6 +1,9 @@
 # Inbound connections: the asyncio protocol of an accepted socket. It runs one instance of its listener's layout,
 # pushes what it reads into it and writes what comes out of it.
 
+from posix.unistd cimport close as c_close, dup as c_dup
+from libc.errno cimport errno
+
 # Sockets this process has open (accepted and connected). At the descriptor limit the kernel and the event loop
 # refuse new connections without a word; counting them lets pipyx say so, once per burst.
 cdef Py_ssize_t _sockets_open = 0
@@ -87,6 +90,9 @@ class InboundInfo:
 
 cdef class Inbound(Endpoint):
 
+    def __cinit__(self):
+        self.out_fd = -1
+
     def connection_made(self, transport):
         self.transport = transport
         self.write = transport.write
@@ -135,6 +141,7 @@ cdef class Inbound(Endpoint):
         if self.sender is not None:
             self.sender.stop()
             self.sender = None
+        self.close_sendfile_fd()
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
@@ -173,15 +180,13 @@ cdef class Inbound(Endpoint):
             if n == 1:
                 c = d.chunk_at(0)
                 if type(c) is FileChunk:
-                    return self.send_file(<FileChunk>c, None)
+                    return self.send_file(<FileChunk>c, None, None)
                 self.write(c)
             elif n > 1:
                 chunks = d.shared_chunks()
                 for i in range(n):
                     if type(chunks[i]) is FileChunk:
-                        if i:
-                            self.transport.writelines(chunks[:i])
-                        return self.send_file(<FileChunk>chunks[i], chunks[i + 1:])
+                        return self.send_file(<FileChunk>chunks[i], chunks[i + 1:], chunks[:i] if i else None)
                 self.transport.writelines(chunks)
             if self.write_paused:
                 self.note_congestion()
@@ -232,10 +237,11 @@ cdef class Inbound(Endpoint):
     cdef bint takes_file_spans(self):
         return True
 
-    cdef int send_file(self, FileChunk f, list after) except -1:
+    cdef int send_file(self, FileChunk f, list after, list before) except -1:
         cdef FileSender s = FileSender.__new__(FileSender)
         s.inbound = self
         s.chunk = f
+        s.head = before
         s.backlog = []
         if after:
             d = Data.__new__(Data)
@@ -245,6 +251,29 @@ cdef class Inbound(Endpoint):
         self.sender = s
         s.start()
         return 0
+
+    cdef int sendfile_fd(self) except -2:
+        # A duplicate of the socket's descriptor, made once per connection: sendfile(2) writes to it and the loop
+        # watches it for writability (the loop refuses to watch the transport's own). -1 for TLS: no sendfile.
+        if self.out_fd == -1:
+            sock = self.transport.get_extra_info('socket')
+            if sock is None or self.transport.get_extra_info('sslcontext') is not None:
+                self.out_fd = -2
+            else:
+                self.out_fd = c_dup(sock.fileno())
+                if self.out_fd < 0:
+                    self.out_fd = -1
+                    raise OSError(errno, 'dup')
+        return self.out_fd if self.out_fd >= 0 else -1
+
+    cdef void close_sendfile_fd(self):
+        if self.out_fd >= 0:
+            c_close(self.out_fd)
+        self.out_fd = -1
+
+    def __dealloc__(self):
+        if self.out_fd >= 0:
+            c_close(self.out_fd)
 
     cdef int file_sent(self) except -1:
         # The span is out: what waited behind it goes now (it may hold another span).

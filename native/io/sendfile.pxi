@@ -4,11 +4,17 @@
 # waits behind the span, in order.
 
 from posix.unistd cimport close as c_close, dup as c_dup
+from cpython.bytes cimport PyBytes_AS_STRING
 from posix.types cimport off_t
 from libc.errno cimport errno, EAGAIN, EINTR
 
 cdef extern from "<sys/sendfile.h>" nogil:
     ssize_t c_sendfile "sendfile"(int out_fd, int in_fd, off_t* offset, size_t count)
+
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t c_send "send"(int fd, const void* buf, size_t n, int flags)
+    int MSG_MORE
+    int MSG_NOSIGNAL
 
 import os as _os
 
@@ -34,16 +40,30 @@ cdef class FileSender:
                 self.file_fd = _os.open(self.chunk.path, _os.O_RDONLY | getattr(_os, 'O_CLOEXEC', 0))
                 if _os.fstat(self.file_fd).st_size < self.end:
                     raise OSError('the file is shorter than the response says (%d bytes)' % self.end)
-            sock = transport.get_extra_info('socket')
-            if transport.get_extra_info('sslcontext') is not None or sock is None:
+            self.sock_fd = self.inbound.sendfile_fd()
+            if self.sock_fd < 0:
                 self.by_reading = True
-            else:
-                self.sock_fd = c_dup(sock.fileno())
-                if self.sock_fd < 0:
-                    raise OSError(errno, 'dup')
+            if self.head is not None:
+                self.send_head()
             self.pump()
         except Exception as e:
             self.fail(e)
+
+    cdef int send_head(self) except -1:
+        # The response head goes on the socket with MSG_MORE, so that it leaves in the same segments as the file's
+        # first bytes (nginx's tcp_nopush), unless the transport still holds bytes: then they go behind those.
+        cdef bytes head = b''.join(self.head) if len(self.head) > 1 else bytes(self.head[0])
+        cdef ssize_t r = -1
+        cdef Py_ssize_t n = len(head)
+        self.head = None
+        if not self.by_reading and self.inbound.transport.get_write_buffer_size() == 0:
+            r = c_send(self.sock_fd, PyBytes_AS_STRING(head), n, MSG_MORE | MSG_NOSIGNAL)
+            if r < 0 and errno != EAGAIN and errno != EINTR:
+                raise OSError(errno, _os.strerror(errno))
+        if r < n:
+            self.inbound.transport.write(head[r:] if r > 0 else head)
+        self.inbound.activity += 1
+        return 0
 
     cdef int pump(self) except -1:
         cdef off_t off
@@ -116,9 +136,7 @@ cdef class FileSender:
                 self.loop.remove_writer(self.sock_fd)
             except Exception:
                 pass
-        if self.sock_fd >= 0:
-            c_close(self.sock_fd)
-            self.sock_fd = -1
+        self.sock_fd = -1                 # the connection's, closed with it
         if self.file_fd >= 0:
             if self.handle is None:
                 c_close(self.file_fd)
@@ -140,7 +158,5 @@ cdef class FileSender:
         self.inbound.abort()
 
     def __dealloc__(self):
-        if self.sock_fd >= 0:
-            c_close(self.sock_fd)
         if self.file_fd >= 0 and self.handle is None:
             c_close(self.file_fd)

@@ -222,3 +222,40 @@ def _closed(s):
         return False
     except OSError:
         return True
+
+
+REFUSER = '''
+from pipyx import pipy, Message
+
+
+def refuse(start):
+    return Message({{'status': 401}}, 'no')
+
+
+pipy().listen('127.0.0.1:{port}').demux_http().to(
+    lambda p: p.replace_data().replace_message_end().replace_message_start(refuse))
+'''
+
+
+@pytest.fixture
+def refuser(run_pipyx):
+    port = free_port()
+    proc = run_pipyx(REFUSER.format(port=port), port=port)
+    proc.port = port
+    return proc
+
+
+def test_a_refusal_from_the_head_goes_instead_of_100_continue_and_closes(refuser):
+    with RawClient(refuser.port, 5) as c:
+        c.send(b'PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n')
+        r = c.read_response(allow_interim=True)
+        assert r.status == 401 and r.header('connection') == 'close'
+        assert c.is_closed(2)
+
+
+def test_a_request_answered_from_its_head_gets_no_second_answer_when_its_body_is_cut(refuser):
+    with RawClient(refuser.port, 5) as c:
+        c.send(b'PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' + b'b' * 10)
+        assert c.read_response().status == 401
+        c.sock.shutdown(socket.SHUT_WR)
+        assert c.read_to_close() == b''      # closed, and no 400 after the 401
