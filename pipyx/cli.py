@@ -134,9 +134,17 @@ def main(argv=None):
 def run_remote(args):
     """pipyx URL: serve the latest version of a codebase from the repo and follow its new versions."""
     import os
-    token = args.repo_token or os.environ.get('PIPYX_REPO_TOKEN')
-    if args.repo_token:
-        os.environ['PIPYX_REPO_TOKEN'] = args.repo_token   # workers get it this way, not on their command line
+    from .repo.server import configured_token
+    # The server's rule: a blank token is no token, and white space around one is not part of it. Sent as it was
+    # given, a blank one would be a wrong token, and a trailing newline would break the header.
+    token, blank = configured_token(args.repo_token, os.environ)
+    if blank:
+        logging.getLogger('pipyx').warning('%s is blank, which is no token: none is sent to the repo', blank)
+    # Workers get the token this way, not on their command line, and as read here.
+    if token:
+        os.environ['PIPYX_REPO_TOKEN'] = token
+    else:
+        os.environ.pop('PIPYX_REPO_TOKEN', None)
     from . import remote
     try:
         remote.Repo(args.script, ca_file=args.repo_ca)   # a malformed URL or CA file is reported here, not by

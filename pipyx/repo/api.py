@@ -98,7 +98,7 @@ class RepoAPI:
 
     def __init__(self, store, token=None):
         self.store = store
-        self.token = token or None
+        self.token = (token.strip() or None) if token else None      # as the server reads it: blank is no token
         self.ui = serve_ui               # hook: a handler for everything outside /api/ and /repo/ (admin page)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix='pipyx-repo-store')
         self._versions = {}              # codebase -> asyncio.Event set when it gets a new version
@@ -161,6 +161,18 @@ class RepoAPI:
         except Exception:
             log.exception('repo: %s %s failed', method, target)
             return error_response(500, 'internal error')
+
+    def takes_body(self, head):
+        """Whether the answer to the request with this head reads its body: only a write under /api/v1/ that the
+        token allows does. The server gathers no other body, so that nobody without the token can make it hold an
+        upload it will refuse, nor a body that no answer reads (a GET's, a write to /repo/)."""
+        if head.method.upper() not in WRITE_METHODS or not head.path.startswith('/api/v1/'):
+            return False
+        try:
+            self.authorize(head.headers.get('authorization'))
+        except HTTPError:
+            return False
+        return True
 
     def authorize(self, header):
         if self.token is None:

@@ -352,3 +352,34 @@ def test_refuses_to_start_without_a_token(tmp_path):
         assert server.api('POST', '/api/v1/codebases', {'name': 'open'}, token=None)[0] == 201
     finally:
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize('blank', ['', '   ', '\t\n'])
+@pytest.mark.parametrize('token_option', [False, True], ids=['PIPYX_REPO_TOKEN', '--repo-token'])
+def test_a_blank_token_is_no_token(tmp_path, blank, token_option):
+    where = 'PIPYX_REPO_TOKEN' if not token_option else '--repo-token'
+    for listen, extra in [('0.0.0.0:%d', ['--allow-no-token']), ('127.0.0.1:%d', [])]:
+        server = RepoServer(tmp_path / 'r', free_port(), token=blank, token_option=token_option, extra=extra,
+                            listen=listen % free_port())
+        assert server.proc.wait(15) == 2
+        server.log_file.close()
+        assert '%s is blank, which is no token' % where in server.log(), server.log()
+    # On loopback with --allow-no-token it starts as without a token: writes need none.
+    port = free_port()
+    server = RepoServer(tmp_path / 'r', port, token=blank, token_option=token_option,
+                        extra=['--allow-no-token']).ready()
+    try:
+        assert server.api('POST', '/api/v1/codebases', {'name': 'open'}, token=None)[0] == 201
+        assert 'running with no token' in server.log()
+    finally:
+        assert server.stop() == 0
+
+
+def test_white_space_around_the_token_is_not_part_of_it(tmp_path):
+    # A token read from a file often ends with a newline; the client's Bearer value is stripped likewise.
+    server = RepoServer(tmp_path / 'r', free_port(), token=' %s\n' % REPO_TOKEN).ready()
+    try:
+        assert server.api('POST', '/api/v1/codebases', {'name': 'trimmed'}, token=REPO_TOKEN)[0] == 201
+        assert server.api('POST', '/api/v1/codebases', {'name': 'other'}, token=None)[0] == 401
+    finally:
+        assert server.stop() == 0
