@@ -57,7 +57,7 @@ def parse_args(argv):
 
 # The options of the repo server (pipyx with no script): with only these, pipyx runs it.
 REPO_SERVER_VALUE_OPTIONS = {'--repo-dir', '--listen', '--repo-token', '--max-file-size', '--log-level',
-                             '--drain-timeout', '--repo-store', '--repo-tls-cert', '--repo-tls-key'}
+                             '--drain-timeout', '--repo-store', '--repo-tls-cert', '--repo-tls-key', '--linger-time'}
 REPO_SERVER_FLAGS = {'--allow-no-token'}
 
 

@@ -314,3 +314,18 @@ def test_connection_dropped_while_async_handler_pending_keeps_process_alive(run_
     time.sleep(0.7)                                      # the handler finishes after its connection is gone
     assert p.proc.poll() is None, 'pipyx died (rc %s):\n%s' % (p.proc.returncode, p.log())
     assert get(port, '/') == (200, 'ok')
+
+
+def test_pipyx_without_a_script_passes_every_repo_server_option_on():
+    # `pipyx --listen ... --linger-time 1` runs the repo server: each option that takes a value must be known as one,
+    # or its value would be taken for a script.
+    import argparse
+    from pipyx.cli import REPO_SERVER_FLAGS, REPO_SERVER_VALUE_OPTIONS
+    from pipyx.repo.server import parse_args
+    parser, _ = parse_args([])
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        for name in action.option_strings:
+            known = REPO_SERVER_FLAGS if action.nargs == 0 else REPO_SERVER_VALUE_OPTIONS
+            assert name in known, name
