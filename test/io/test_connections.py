@@ -2,6 +2,7 @@
 real process on 127.0.0.1 in front of test/helpers/backend_app.py, with its sockets and RSS read from /proc.
 """
 import json
+import os
 import resource
 import socket
 import time
@@ -169,3 +170,12 @@ def test_thousand_idle_connections(run_pipyx, backend):
     assert per_conn < 20 * 1024, '%.0f bytes of RSS per idle connection' % per_conn
     assert p.proc.poll() is None
     no_traceback(p.log())
+
+
+def test_a_proxy_on_ip_addresses_runs_in_one_thread(run_pipyx, backend):
+    # Resolving a listen or connect address in the event loop's thread pool would start four threads, and a process
+    # with threads pays more in the kernel for every read and write. Addresses that are IPs are never resolved.
+    port = free_port()
+    p = run_pipyx(PROXY % {'port': port, 'backend': backend}, port=port)
+    assert simple_request(port, '/').status == 404         # the backend's answer: proxied
+    assert len(os.listdir('/proc/%d/task' % p.pid)) == 1
