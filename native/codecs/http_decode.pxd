@@ -40,7 +40,9 @@ cdef class HttpDecoder:
     cdef public bint paused          # the sink asks to stop; the rest waits in `rest`
     cdef object rest
 
-    cdef bint idle(self)
+    cdef inline bint idle(self):
+        # Between messages, with no part of the next one here yet.
+        return self.state == S_HEAD and (self.partial is None or len(self.partial) == 0)
     cdef int fail(self, int status) except -1
     cdef void stop(self)
     cdef int feed(self, object chunk) except -1

@@ -71,9 +71,6 @@ cdef class HttpDecoder:
         """The bytes have ended (the peer closed)."""
         self.feed_eof()
 
-    cdef bint idle(self):
-        return self.state == S_HEAD and (self.partial is None or len(self.partial) == 0)
-
     cdef void stop(self):
         # No further message is decoded; what arrives is ignored.
         self.state = S_DEAD

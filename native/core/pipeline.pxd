@@ -76,7 +76,7 @@ cdef class Pipeline(EventTarget):
     cdef void start_early(self)
     cdef void drain(self)
     cdef bint busy(self)
-    cdef void expect_reply(self, bint owed)
+    cdef Filter first_filter(self)
 
 
 cdef Pipeline start_pipeline(LayoutRef ref, Context context, EventTarget output)

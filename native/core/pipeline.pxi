@@ -263,26 +263,28 @@ cdef class Pipeline(EventTarget):
 
     cdef void start_early(self):
         # For a stream that is a connection: see Filter.start_early.
-        first = self.first
-        if isinstance(first, Filter) and (<Filter>first).pipeline is self:
+        cdef Filter f = self.first_filter()
+        if f is not None:
             try:
-                (<Filter>first).start_early()
+                f.start_early()
             except Exception as e:
-                report_error(e, (<Filter>first).location)
+                report_error(e, f.location)
 
     cdef void drain(self):
-        first = self.first
-        if isinstance(first, Filter) and (<Filter>first).pipeline is self:
-            (<Filter>first).drain()
+        cdef Filter f = self.first_filter()
+        if f is not None:
+            f.drain()
 
     cdef bint busy(self):
-        first = self.first
-        return isinstance(first, Filter) and (<Filter>first).pipeline is self and (<Filter>first).busy()
+        cdef Filter f = self.first_filter()
+        return f is not None and f.busy()
 
-    cdef void expect_reply(self, bint owed):
+    cdef Filter first_filter(self):
+        # The first of this pipeline's own filters, or None when it has none (it outputs straight to its output).
         first = self.first
         if isinstance(first, Filter) and (<Filter>first).pipeline is self:
-            (<Filter>first).expect_reply(owed)
+            return <Filter>first
+        return None
 
     def close(self):
         self.shutdown()

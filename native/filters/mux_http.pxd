@@ -37,6 +37,7 @@ cdef class MuxShared:
 cdef class HttpClientSession(HttpDecodingFilter):
     cdef SessionPool pool
     cdef Pipeline stream
+    cdef Filter peer                   # the session pipeline's first filter: told when an answer is owed
     cdef HttpDecoder decoder
     cdef MessageEncoder encoder        # requests go out through it, one at a time
     cdef MuxHTTP user                  # the request stream being served, or None when idle

@@ -104,7 +104,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
     cdef int on_head(self, HttpHead head) except -1:
         self.reusable = head.keep_alive
         if self.user is not None:
-            return self.user.output(MessageStart(head))
+            return self.user.output(new_start(head))
         return 0
 
     cdef int on_body(self, object chunk) except -1:
@@ -114,10 +114,11 @@ cdef class HttpClientSession(HttpDecodingFilter):
 
     cdef int on_end(self) except -1:
         cdef MuxHTTP u = self.user
-        self.stream.expect_reply(False)
+        if self.peer is not None:
+            self.peer.expect_reply(False)
         if u is not None:
             u.response_done = True
-            u.output(MessageEnd())
+            u.output(new_end())
             u.release()
         return 0
 
@@ -190,6 +191,7 @@ cdef class MuxHTTP(Filter):
             s.loop = _asyncio.get_event_loop()
             s.decoder = FilterSink.decoder_for(s, True, self.shared.opts.limits)
             s.stream = start_pipeline(self.shared.target, self.pipeline.context.clone(), s)
+            s.peer = s.stream.first_filter()
             s.encoder = MessageEncoder(s.stream, False)
             s.encoder.keep = True
             s.encoder.hold_unsized = self.shared.opts.buffer_chunked_body
@@ -231,7 +233,8 @@ cdef class MuxHTTP(Filter):
             self.encoder.start((<MessageStart>evt).head)
             self.request = <RequestHead>self.encoder.head
             self.session.decoder.head_request = self.request.is_head_method()
-            self.session.stream.expect_reply(True)
+            if self.session.peer is not None:
+                self.session.peer.expect_reply(True)
             return 0
         if self.session is None:
             if isinstance(evt, StreamEnd):
@@ -289,7 +292,8 @@ cdef class MuxHTTP(Filter):
             self.session = self.acquire(True)
             self.session.decoder.head_request = s.decoder.head_request
             self.encoder = self.session.encoder
-            self.session.stream.expect_reply(True)
+            if self.session.peer is not None:
+                self.session.peer.expect_reply(True)
             return self.session.stream.on_event(Data.wrap(whole))
         if s.got_response:
             log_warning('pipyx.http', 'mux_http: the response to %s %s stopped: %s' % (
