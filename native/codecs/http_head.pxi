@@ -189,7 +189,6 @@ cdef int write_field(object name, object value) except -1:
     return wb_add(b'\r\n', 2)
 
 
-@cython.freelist(64)
 cdef class RequestHead(HttpHead):
     """An HTTP request head: method, path, protocol, headers (see Headers)."""
 
@@ -251,7 +250,6 @@ cdef class RequestHead(HttpHead):
         return 'RequestHead(%r, %r, %r)' % (self.method, self.path, dict(self.headers))
 
 
-@cython.freelist(64)
 cdef class ResponseHead(HttpHead):
     """An HTTP response head: status, status_text, protocol, headers (see Headers)."""
 

@@ -74,7 +74,6 @@ cdef FileChunk file_span(FileChunk c, int64_t start, int64_t length):
     return f
 
 
-@cython.freelist(64)
 cdef class Data(Event):
     """A chunk of a stream's bytes: push, shift and slice without copying; to_bytes()/to_str() to read it."""
 

@@ -1,6 +1,5 @@
 # The events of a stream, and Message: a whole message (head, body, tail) as one value.
 
-@cython.freelist(64)
 cdef class MessageStart(Event):
     """Begins a message; head is the protocol's head object (an HTTP RequestHead or ResponseHead, a dict, ...)."""
 
@@ -11,7 +10,6 @@ cdef class MessageStart(Event):
         return 'MessageStart(%r)' % (self.head,)
 
 
-@cython.freelist(64)
 cdef class MessageEnd(Event):
     """Ends a message; tail carries trailers, payload anything a filter wants to pass along with the end."""
 

@@ -243,7 +243,6 @@ cdef class PipelineLayout:
         return '<pipeline %s: %s>' % (self.name, ' -> '.join(f.describe() for f in self.filters))
 
 
-@cython.freelist(64)
 cdef class Pipeline(EventTarget):
     """One running instance of a layout."""
 

@@ -4,7 +4,6 @@
 # read leaves as one Data event, so the socket sees one write.
 
 cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
-@cython.freelist(64)
 cdef class ResponseSlot(ResponseEncoder):
     """One request's place in the response order: its encoded response waits for the slots ahead of it."""
 

@@ -139,7 +139,6 @@ cdef class HttpClientSession(HttpDecodingFilter):
             self.stream.shutdown()
 
 
-@cython.freelist(64)
 cdef class MuxHTTP(Filter):
     """mux_http(session_key=None, max_idle=60, max_messages=0): sends each request over a pooled upstream session
     (the sub-pipeline from .to(...)) and outputs the response."""
