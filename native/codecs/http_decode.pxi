@@ -54,6 +54,11 @@ cdef class HttpDecodeLog(HttpSink):
         return self.bodiless
 
 
+cdef inline bytes bytes_between(bytes buf, Py_ssize_t a, Py_ssize_t b):
+    # buf[a:b] without a slice object and the generic subscript: a body piece is cut from every read.
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(buf) + a, b - a)
+
+
 cdef class HttpDecoder:
     """The HTTP/1.x decoder of one direction of one connection: requests (response_mode False) or responses."""
 
@@ -132,7 +137,7 @@ cdef class HttpDecoder:
                 end = n if n - pos <= self.remaining else pos + self.remaining
                 if end > pos:
                     self.remaining -= end - pos
-                    self.sink.on_body(buf if pos == 0 and end == n else buf[pos:end])
+                    self.sink.on_body(buf if pos == 0 and end == n else bytes_between(buf, pos, end))
                     pos = end
                 if self.remaining == 0 and self.state == S_BODY:
                     self.state = S_HEAD
@@ -226,7 +231,7 @@ cdef class HttpDecoder:
             if self.limits.max_body_size > 0 and self.body_size > self.limits.max_body_size:
                 self.fail(413 if not self.response_mode else 502)
                 return -1
-            self.sink.on_body(buf if pos == 0 and end == n else buf[pos:end])
+            self.sink.on_body(buf if pos == 0 and end == n else bytes_between(buf, pos, end))
             if self.remaining == 0:
                 self.state = S_CHUNK_CRLF
             return end

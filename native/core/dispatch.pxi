@@ -34,7 +34,8 @@ cdef void log_warning(str logger, str message):
 
 # The read being pushed through the pipelines. This file owns both variables: the I/O edge says when a read begins
 # and ends, encoders ask to be flushed at its end (hold()).
-cdef list _held = []                  # encoders holding part of a body until the read that brought it is handled
+cdef list _held = []                  # encoders holding part of a body until the read that brought it is handled:
+cdef Py_ssize_t _nheld = 0            # _held[:_nheld]; the list only grows, as nearly every read holds one
 cdef int _dispatching = 0             # reads being pushed through, nested (a read can cause another)
 
 
@@ -47,23 +48,32 @@ cdef void dispatch_ends():
     # The outermost read is done: what encoders held for it goes out now.
     global _dispatching
     _dispatching -= 1
-    if _held and not _dispatching:
+    if _nheld and not _dispatching:
         flush_all_held()
 
 
 cdef void hold(EventTarget holder):
     # Inside a socket read the holder is flushed when the read is done, unless its message ended by then; outside
     # one (a timer, a task) at the end of this loop turn.
+    global _nheld
     if _dispatching:
-        _held.append(holder)
+        if _nheld < len(_held):
+            _held[_nheld] = holder
+        else:
+            _held.append(holder)
+        _nheld += 1
     else:
         soon(holder._flush_soon)
 
 
 cdef void flush_all_held():
-    global _held
-    held, _held = _held, []
-    for h in held:
+    # Outside any read, so a flush that holds again goes to soon(), not here.
+    global _nheld
+    cdef Py_ssize_t i, n = _nheld
+    _nheld = 0
+    for i in range(n):
+        h = _held[i]
+        _held[i] = None
         try:
             (<EventTarget>h).flush_held()
         except Exception as e:

@@ -8,6 +8,7 @@ cdef class ResponseSlot(ResponseEncoder):
     cdef list out                      # encoded bytes waiting for the slots ahead of this one
     cdef Pipeline sub
     cdef Data req_body                 # serve_http: the request body being collected
+    cdef ResponseSlot next_slot        # the next in its server's queue
 
     cdef int emit(self, object b) except -1
     cdef int body_waiting(self) except -1
@@ -21,7 +22,8 @@ cdef class ResponseSlot(ResponseEncoder):
 cdef class HttpServerBase(HttpDecodingFilter):
     cdef HttpLimits limits
     cdef HttpDecoder decoder
-    cdef list queue                    # ResponseSlots, oldest first
+    cdef ResponseSlot oldest           # the slots of the requests being answered, oldest first (next_slot)
+    cdef ResponseSlot newest
     cdef ResponseSlot current          # the slot of the request being received
     cdef object out_one                # the first bytes written while handling one input event
     cdef list outbuf                   # and the ones after it
@@ -51,6 +53,10 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef void abort_after(self, ResponseSlot s)
     cdef int on_input_end(self, object error) except -1
     cdef void shutdown(self)
+    cdef void enqueue(self, ResponseSlot s)
+    cdef ResponseSlot dequeue(self)
+    cdef void unlink(self, ResponseSlot s)
+    cdef void abort_queued(self)
     cdef void abort_sub(self, ResponseSlot s, str error)
     cdef bint answer_now(self, RequestHead h) except -1
     cdef int request_start(self, ResponseSlot s) except -1

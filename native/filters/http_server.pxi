@@ -8,9 +8,9 @@ cdef class ResponseSlot(ResponseEncoder):
     """One request's place in the response order: its encoded response waits for the slots ahead of it."""
 
     cdef int emit(self, object b) except -1:
-        if self.server.ended or not self.server.queue:
+        if self.server.ended or self.server.oldest is None:
             return 0                      # the connection is gone
-        if self.server.queue[0] is self:
+        if self.server.oldest is self:
             self.server.write(b)
         else:
             if self.out is None:
@@ -52,7 +52,6 @@ cdef class HttpServerBase(HttpDecodingFilter):
 
     cdef void setup(self):
         self.decoder = FilterSink.decoder_for(self, False, self.limits)
-        self.queue = []
         self.outbuf = []
 
     cdef int on_event(self, Event evt) except -1:
@@ -120,7 +119,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
             report_error(e, self.location)
 
     cdef bint busy(self):
-        return len(self.queue) > 0
+        return self.oldest is not None
 
     cdef int write(self, object b) except -1:
         if type(b) is FileChunk and not self.next.takes_file_spans():
@@ -143,7 +142,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
                 self.outbuf = []
             self.out_one = None
             self.output(d)
-        if self.closing and not self.queue and not self.ended:
+        if self.closing and self.oldest is None and not self.ended:
             self.ended = True
             self.output(STREAM_END_OK)
         return 0
@@ -173,14 +172,14 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if self.closing:
             self.decoder.stop()
             return 0
-        if not self.queue and self.answer_now(h):
+        if self.oldest is None and self.answer_now(h):
             return 0
         s = self.new_slot(h)
         if not s.keep_alive:
             self.closing = True
-        self.queue.append(s)
+        self.enqueue(s)
         self.current = s
-        if not (s.need_continue and self.queue[0] is s):
+        if not (s.need_continue and self.oldest is s):
             return self.request_start(s)
         # The client waits for 100 Continue before it sends the body. An answer given from the head alone (a
         # refusal) goes instead of the 100, and closes: the client may then never send the body the decoder waits
@@ -222,8 +221,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
             if answered:
                 self.closing = True
                 return self.slot_done(s)
-            if s in self.queue:
-                self.queue.remove(s)
+            self.unlink(s)
         s = ResponseSlot.__new__(ResponseSlot)
         s.server = self
         s.req = RequestHead.__new__(RequestHead)
@@ -231,15 +229,15 @@ cdef class HttpServerBase(HttpDecodingFilter):
         s.started = True
         s.done = True
         self.closing = True
-        self.queue.append(s)
+        self.enqueue(s)
         s.emit(error_response(status, False))
         return self.slot_done(s)
 
     cdef int slot_done(self, ResponseSlot s) except -1:
         # Pops every finished slot at the head of the queue and lets the next one's held output go.
         cdef ResponseSlot nxt
-        while self.queue and (<ResponseSlot>self.queue[0]).done:
-            s = self.queue.pop(0)
+        while self.oldest is not None and self.oldest.done:
+            s = self.dequeue()
             if s.sub is not None and s.request_done:
                 self.end_sub(s)
             if not s.keep_alive:
@@ -247,14 +245,11 @@ cdef class HttpServerBase(HttpDecodingFilter):
             if self.aborting or (self.closing and not s.keep_alive):
                 if s.sub is not None:
                     self.abort_sub(s, 'ConnectionReset')    # answered, but the rest of its request won't come
-                rest, self.queue = self.queue, []
-                for x in rest:
-                    if (<ResponseSlot>x).sub is not None:
-                        self.abort_sub(<ResponseSlot>x, 'ConnectionReset')
+                self.abort_queued()
                 self.decoder.stop()
                 break
-            if self.queue:
-                nxt = self.queue[0]
+            if self.oldest is not None:
+                nxt = self.oldest
                 if nxt.need_continue:
                     nxt.need_continue = False
                     self.write(CONTINUE_100)
@@ -262,7 +257,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
                     for b in nxt.out:
                         self.write(b)
                     nxt.out = None
-        if self.input_ended and not self.queue:
+        if self.input_ended and self.oldest is None:
             self.closing = True
         if self.batching == 0:
             self.flush()
@@ -294,7 +289,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
             # answer has begun) and the connection closes, as nginx does, instead of waiting for a timeout.
             self.decoder.stop()
             return self.on_error(400)
-        if not self.queue:
+        if self.oldest is None:
             self.closing = True
         return self.flush()
 
@@ -303,10 +298,49 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if self.arrival_timer is not None:
             self.arrival_timer.cancel()
             self.arrival_timer = None
-        rest, self.queue = self.queue, []
-        for s in rest:
-            if (<ResponseSlot>s).sub is not None:
-                self.abort_sub(<ResponseSlot>s, 'ConnectionReset')
+        self.abort_queued()
+
+    cdef void enqueue(self, ResponseSlot s):
+        # Slots wait in a linked list, oldest first: a connection holds one or a few, and a list would be grown
+        # and shrunk (reallocated) for every request.
+        if self.newest is None:
+            self.oldest = s
+        else:
+            self.newest.next_slot = s
+        self.newest = s
+
+    cdef ResponseSlot dequeue(self):
+        cdef ResponseSlot s = self.oldest
+        self.oldest = s.next_slot
+        if self.oldest is None:
+            self.newest = None
+        s.next_slot = None
+        return s
+
+    cdef void unlink(self, ResponseSlot s):
+        cdef ResponseSlot prev = None, x = self.oldest
+        while x is not None and x is not s:
+            prev, x = x, x.next_slot
+        if x is None:
+            return
+        if prev is None:
+            self.oldest = s.next_slot
+        else:
+            prev.next_slot = s.next_slot
+        if self.newest is s:
+            self.newest = prev
+        s.next_slot = None
+
+    cdef void abort_queued(self):
+        # Every slot still waiting is dropped, the queue emptied first: their pipelines see their stream end, and
+        # what they answer to that finds no queue to go in.
+        cdef ResponseSlot s = self.oldest, nxt
+        self.oldest = self.newest = None
+        while s is not None:
+            nxt, s.next_slot = s.next_slot, None
+            if s.sub is not None:
+                self.abort_sub(s, 'ConnectionReset')
+            s = nxt
 
     cdef void abort_sub(self, ResponseSlot s, str error):
         # The request will get no answer (the client left, or the connection is closing): its pipeline still sees

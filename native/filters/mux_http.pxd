@@ -11,6 +11,7 @@ cdef class MuxOptions:
 # The idle sessions for one session key.
 cdef class SessionPool:
     cdef list idle
+    cdef Py_ssize_t count                # idle[:count] are the idle sessions
     cdef object key
     cdef MuxShared shared
     cdef object sweeper
@@ -18,6 +19,7 @@ cdef class SessionPool:
 
     cdef HttpClientSession take(self, double now)
     cdef void put(self, HttpClientSession s, double now)
+    cdef void remove(self, HttpClientSession s)
 
 
 # What every instance of one mux_http filter shares.

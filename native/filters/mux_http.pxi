@@ -19,12 +19,15 @@ cdef frozenset IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'TRACE'
 
 
 cdef class SessionPool:
-    """The idle sessions for one session key."""
+    """The idle sessions for one session key: a stack in idle[:count], the most recently used on top. The list only
+    grows (its tail holds None): a pool that empties and fills with every request must not reallocate each time."""
 
     cdef HttpClientSession take(self, double now):
         cdef HttpClientSession s
-        while self.idle:
-            s = self.idle.pop()
+        while self.count:
+            self.count -= 1
+            s = <HttpClientSession>self.idle[self.count]
+            self.idle[self.count] = None
             if now - s.idle_since < self.shared.opts.max_idle:
                 return s
             s.close()
@@ -32,23 +35,39 @@ cdef class SessionPool:
 
     cdef void put(self, HttpClientSession s, double now):
         s.idle_since = now
-        self.idle.append(s)
+        if self.count < len(self.idle):
+            self.idle[self.count] = s
+        else:
+            self.idle.append(s)
+        self.count += 1
         if self.sweeper is None:
             self.sweeper = s.loop.call_later(max(0.5, self.shared.opts.max_idle / 2), self._sweep)
 
+    cdef void remove(self, HttpClientSession s):
+        cdef Py_ssize_t i
+        for i in range(self.count):
+            if self.idle[i] is s:
+                self.count -= 1
+                self.idle[i] = self.idle[self.count]
+                self.idle[self.count] = None
+                return
+
     def _sweep(self):
         cdef HttpClientSession s
+        cdef Py_ssize_t i
         self.sweeper = None
-        if not self.idle:
+        if not self.count:
             return
         cdef double t = now()
         keep = []
-        for s in self.idle:
+        for i in range(self.count):
+            s = <HttpClientSession>self.idle[i]
             if t - s.idle_since >= self.shared.opts.max_idle:
                 s.close()
             else:
                 keep.append(s)
         self.idle = keep
+        self.count = len(keep)
         if keep:
             self.sweeper = (<HttpClientSession>keep[0]).loop.call_later(
                 max(0.5, self.shared.opts.max_idle / 2), self._sweep)
@@ -95,8 +114,8 @@ cdef class HttpClientSession(HttpDecodingFilter):
         u = self.user
         self.user = None
         self.stream.shutdown()
-        if self.pool is not None and self in self.pool.idle:
-            self.pool.idle.remove(self)
+        if self.pool is not None:
+            self.pool.remove(self)
         if u is not None:
             u.session_lost(self, error)
         return 0
