@@ -274,10 +274,14 @@ cdef class MuxHTTP(Filter):
                 self.release()
             return 0
         if isinstance(evt, StreamEnd):
-            if not self.response_done:
-                self.abandon()
-                if (<StreamEnd>evt).error is not None:
-                    return self.output(evt)     # the request failed on its way here: that is its answer
+            if self.response_done and self.request_done:
+                self.release()                  # (the end came while the response's end was going out)
+                return 0
+            # The response or the request is unfinished (answered before its body was all sent): the upstream
+            # connection is out of step and goes.
+            self.abandon()
+            if (<StreamEnd>evt).error is not None and not self.response_done:
+                return self.output(evt)         # the request failed on its way here: that is its answer
             return 0
         return 0
 
@@ -327,5 +331,5 @@ cdef class MuxHTTP(Filter):
         return self.shared.opts.retry_idempotent and self.request.method in IDEMPOTENT_METHODS
 
     cdef void shutdown(self):
-        if self.session is not None and not self.response_done:
+        if self.session is not None:
             self.abandon()

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from test.helpers import free_port, wait_for
 
 from .support import Proxy, timed_response
-from .upstreams import (answer, close_after_reading, echo_length, half_body_then_stall, silent,
+from .upstreams import (answer, close_after_reading, echo_length, half_body_then_stall, refuse_at_head, silent,
                         status_line_then_stall)
 
 WARM = b'GET /warm HTTP/1.1\r\nHost: up\r\n\r\n'
@@ -200,3 +200,16 @@ pipy().listen('127.0.0.1:%d').demux_http().to(
             assert s.recv(4096).startswith(b'HTTP/1.1 500 ')
     wait_for(lambda: "main.py:10: LookupError: no upstream for this request" in proc.log(), 5, proc.log)
     assert 'Traceback' not in proc.log() and '_done_waiting' not in proc.log()
+
+
+def test_an_answer_before_the_body_on_a_closing_connection_lets_the_upstream_go(processes, tmp_path, upstreams):
+    # The client asks to close after this request; the upstream refuses it from its head. The client's connection
+    # closes after the answer, the rest of the body never comes: the upstream connection, out of step, is closed
+    # at once rather than held until a timeout.
+    up = upstreams(refuse_at_head)
+    proxy = Proxy(processes, tmp_path, up)
+    with proxy.client() as c:
+        c.send(b'POST /big HTTP/1.1\r\nHost: up\r\nConnection: close\r\nContent-Length: 1000000\r\n\r\n' + b'z' * 1000)
+        assert c.read_response().status == 413
+        assert c.is_closed(3)
+    wait_for(lambda: up.closed == 1, 3, 'the upstream connection closed')

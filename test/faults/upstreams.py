@@ -57,6 +57,16 @@ def half_body_then_stall(conn, req):
     return 'hold'
 
 
+def refuse_at_head(conn, req):
+    """Answers 413 as soon as the head is in, without reading the body, and keeps the connection (it holds it until
+    the peer closes it, counting that in `closed`)."""
+    conn.sendall(b'HTTP/1.1 413 Too Large\r\ncontent-length: 0\r\n\r\n')
+    return 'drain'
+
+
+refuse_at_head.at_head = True
+
+
 def echo_length(conn, req):
     """Answers with how many body bytes arrived and how they were framed."""
     framing = 'length' if 'content-length' in req.headers else (
@@ -75,6 +85,7 @@ class ScriptedUpstream:
         self.behaviour = behaviour
         self.received = []
         self.connections = 0
+        self.closed = 0                 # connections of at_head behaviours that the peer closed
         self.lock = threading.Lock()
         self.held = []
         self.listener = socket.socket()
@@ -117,6 +128,17 @@ class ScriptedUpstream:
                     return
                 req_head = head[:-4]
                 fields = req_head.lower()
+                early = self.act_for(Received(conn_id, req_head, b'', time.monotonic()))
+                if getattr(early, 'at_head', False):
+                    req = Received(conn_id, req_head, b'', time.monotonic())
+                    with self.lock:
+                        self.received.append(req)
+                    early(conn, req)
+                    while _recv(conn):
+                        pass                # read and drop until the peer closes
+                    with self.lock:
+                        self.closed += 1
+                    return
                 if b'transfer-encoding: chunked' in fields:
                     body, buf = _read_chunked(conn, buf)
                 else:
