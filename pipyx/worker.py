@@ -126,6 +126,18 @@ class Worker:
     async def apply(self, program):
         """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a
         new port cannot be opened, nothing changes: the ports opened for this version are closed again."""
+        try:
+            await self._apply(program)
+        finally:
+            # The version replaced is garbage held in reference cycles: the script's functions and its namespace
+            # point at each other, and so do the modules and their program. Under the worker's thresholds a young
+            # collection comes only every few hundred reloads, and what lived through one waits even longer for a
+            # full one: the process would grow with each reload until then. Versions change seldom, so the whole
+            # heap is collected now. (A version refused here, or one that failed to load, is still held by the
+            # caller's error: a later collection takes it.)
+            gc.collect()
+
+    async def _apply(self, program):
         loop = asyncio.get_running_loop()
         wanted = {}
         for address, port, layout in program.listens:
