@@ -39,6 +39,11 @@ def set_error_reporter(fn: Callable[[BaseException, tuple[str, int] | None], obj
     """Sets what errors in user callbacks are reported to: fn(exception, filter location)."""
 
 
+def trim_heap() -> int:
+    """Returns the C heap's free pages to the system (glibc's malloc_trim): 1 if some were returned, 0 if none, -1
+    where the C library cannot. It walks the whole heap: for a process going idle, not for the path of a request."""
+
+
 # -- data and events ---------------------------------------------------------------------------------------------
 
 class Event:

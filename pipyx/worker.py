@@ -9,6 +9,7 @@ import socket
 from ._native import ListenerState
 from .address import format_address
 from .errors import ScriptError
+from .memory import IdleReclaim
 
 log = logging.getLogger('pipyx')
 
@@ -81,6 +82,10 @@ class Worker:
         # generation every 700 of them would mostly walk the requests in flight, so it runs less often.
         gc.freeze()
         gc.set_threshold(50000, 20, 100)
+        # What a burst of connections freed stays with the process (free lists, allocator arenas, the C heap), and
+        # cycles a script makes wait for collections those thresholds make rare: memory.py gives it back when the
+        # process goes quiet.
+        idle_reclaim = IdleReclaim(loop).start()
         tasks = [loop.create_task(fn(self)) for fn in background]
         for t in tasks:              # a background task that dies would otherwise go unnoticed until exit
             t.add_done_callback(lambda t: t.cancelled() or t.exception() is None or
@@ -94,6 +99,7 @@ class Worker:
                 # A task may swallow its cancellation (asyncio.wait_for can, when the call it waits for has just
                 # failed): stopping must not wait on it for ever.
                 await asyncio.wait(tasks, timeout=2.0)
+            idle_reclaim.stop()
         await self.drain()
 
     def stop(self):
@@ -120,6 +126,18 @@ class Worker:
     async def apply(self, program):
         """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a
         new port cannot be opened, nothing changes: the ports opened for this version are closed again."""
+        try:
+            await self._apply(program)
+        finally:
+            # The version replaced is garbage held in reference cycles: the script's functions and its namespace
+            # point at each other, and so do the modules and their program. Under the worker's thresholds a young
+            # collection comes only every few hundred reloads, and what lived through one waits even longer for a
+            # full one: the process would grow with each reload until then. Versions change seldom, so the whole
+            # heap is collected now. (A version refused here, or one that failed to load, is still held by the
+            # caller's error: a later collection takes it.)
+            gc.collect()
+
+    async def _apply(self, program):
         loop = asyncio.get_running_loop()
         wanted = {}
         for address, port, layout in program.listens:

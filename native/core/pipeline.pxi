@@ -259,6 +259,9 @@ cdef class Pipeline(EventTarget):
             first, self.first = self.first, DISCARD
             if isinstance(first, Filter) and (<Filter>first).pipeline is self:
                 (<Filter>first).shutdown()
+        # What it outputs into (a connection, a response slot, a session) holds it: letting go breaks the cycle, so
+        # that both are freed by reference counting instead of waiting for the garbage collector.
+        self.output = DISCARD
 
     cdef void start_early(self):
         # For a stream that is a connection: see Filter.start_early.

@@ -15,6 +15,8 @@ cdef class FilterSink(HttpSink):
 
     @staticmethod
     cdef HttpDecoder decoder_for(HttpDecodingFilter owner, bint response_mode, HttpLimits limits)
+    @staticmethod
+    cdef void detach(HttpDecoder decoder)
 
 
 # decode_http_request() / decode_http_response(): bytes in, HTTP messages out.
@@ -27,6 +29,7 @@ cdef class DecodeHTTP(HttpDecodingFilter):
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
+    cdef void shutdown(self)
     cdef bint bodiless_response(self) except -1
     cdef int on_head(self, HttpHead head) except -1
     cdef int on_body(self, object chunk) except -1

@@ -21,6 +21,9 @@ cdef class HttpDecodingFilter(Filter):
         return False
 
 
+cdef HttpSink NO_SINK = HttpSink()
+
+
 cdef class FilterSink(HttpSink):
     """Passes what a decoder decodes on to the filter that owns the decoder."""
 
@@ -29,6 +32,15 @@ cdef class FilterSink(HttpSink):
         cdef FilterSink sink = FilterSink.__new__(FilterSink)
         sink.owner = owner
         return HttpDecoder(sink, response_mode, limits)
+
+    @staticmethod
+    cdef void detach(HttpDecoder decoder):
+        # The owner holds its decoder and the decoder's sink holds the owner: a cycle that only the garbage collector
+        # would free, long after the connection is gone. The owner is done with the decoder: it decodes nothing more
+        # and reports to no one.
+        if decoder is not None:
+            decoder.stop()
+            decoder.sink = NO_SINK
 
     cdef int on_head(self, HttpHead head) except -1:
         return self.owner.on_head(head)
@@ -73,6 +85,9 @@ cdef class DecodeHTTP(HttpDecodingFilter):
                 self.failed = True
                 return self.output(evt)
         return 0
+
+    cdef void shutdown(self):
+        FilterSink.detach(self.decoder)
 
     cdef bint bodiless_response(self) except -1:
         return self.bodiless is not None and bool(self.evaluate(self.bodiless))

@@ -298,6 +298,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if self.arrival_timer is not None:
             self.arrival_timer.cancel()
             self.arrival_timer = None
+        FilterSink.detach(self.decoder)
         self.abort_queued()
 
     cdef void enqueue(self, ResponseSlot s):

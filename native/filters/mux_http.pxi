@@ -114,6 +114,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
         u = self.user
         self.user = None
         self.stream.shutdown()
+        FilterSink.detach(self.decoder)
         if self.pool is not None:
             self.pool.remove(self)
         if u is not None:
@@ -156,6 +157,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
             self.user = None
             self.stream.on_event(STREAM_END_OK)
             self.stream.shutdown()
+            FilterSink.detach(self.decoder)
 
 
 cdef class MuxHTTP(Filter):

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from test.cli.support import HELLO, children_of, in_thread, two_workers, write_script
-from test.helpers import RawClient, alive, free_port, get, missing_peer, refuses, wait_for, wait_port
+from test.helpers import RawClient, alive, free_port, get, missing_peer, refuses, vm_rss_kb, wait_for, wait_port
 
 
 # -- 5. SIGTERM / SIGINT ---------------------------------------------------------------------------------------------
@@ -209,6 +209,55 @@ def test_sighup_with_a_port_in_use_keeps_the_old_version(tmp_path, run_pipyx):
         assert 'Task exception' not in p.log()
     finally:
         busy.close()
+
+
+# A script with what a real one has: context variables, callbacks, a router, sub-pipelines, a session pool. A
+# replaced version lives on while its pool keeps an idle upstream connection: max_idle is short so that the test
+# sees what a reload leaves behind for good, not what the last minute's versions still hold.
+RELOADED = """
+from pipyx import pipy, Message, ctx, algo
+
+router = algo.URLRouter({'/api/*': 'api', '/*': 'web'})
+
+def route(req):
+    ctx.hits += 1
+    return Message('%s %d' % (router.find('', req.head.path), ctx.hits))
+
+app = pipy(hits=0)
+app.listen('127.0.0.1:{port}').serve_http(route)
+app.listen('127.0.0.1:{proxy}').demux_http().to(
+    lambda p: p.handle_message_start(lambda m: None).mux_http(max_idle=0.5).to(
+        lambda p: p.connect('127.0.0.1:{port}')))
+"""
+
+
+def test_sighup_reloads_keep_rss_flat(tmp_path, run_pipyx):
+    """Each reload replaces the script's modules, layouts and callbacks; what the replaced version held must be
+    given back, so that a process reloaded over and over (by --watch, by a repo) does not grow."""
+    port, proxy = free_port(), free_port()
+    path = write_script(tmp_path / 'main.py', RELOADED.replace('{port}', str(port)).replace('{proxy}', str(proxy)))
+    p = run_pipyx(path=path, port=port)
+    p.wait_ready(proxy)
+    done = [0]
+
+    def reload(count):
+        for _ in range(count):
+            done[0] += 1
+            p.signal(signal.SIGHUP)
+            assert wait_for(lambda: p.log().count('reloaded') >= done[0], 5), 'reload %d not done:\n%s' % (
+                done[0], p.log()[-2000:])
+            if done[0] % 20 == 0:
+                assert get(port, '/api/x') == (200, 'api 1')
+                assert get(proxy, '/') == (200, 'web 1')
+
+    reload(20)                                  # what the first reloads set up once is not what is measured
+    before = vm_rss_kb(p.pid)
+    reload(200)
+    grown = vm_rss_kb(p.pid) - before
+    print('RSS %d KB after 20 reloads, %+d KB after 200 more' % (before, grown))
+    assert grown < 200, 'RSS grew by %d KB over 200 reloads (%.1f KB each)' % (grown, grown / 200)
+    assert p.proc.poll() is None
+    assert 'reload failed' not in p.log()
 
 
 # -- 7. --workers ----------------------------------------------------------------------------------------------------
