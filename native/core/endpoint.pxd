@@ -7,12 +7,17 @@ cdef class Endpoint(Filter):
     cdef bint write_paused
     cdef bint read_paused
     cdef list waiters                     # endpoints that paused reading because this one is congested
+    cdef int fd                           # the plain TCP socket send_bytes() writes to directly, or -1
+    cdef bint transport_holds             # the transport may hold bytes: they go first, through it
 
     cdef void note_congestion(self)
     cdef void read_begins(self)
     cdef void read_ends(self)
     cdef void after_dispatch(self)
     cdef void drained(self)
+    cdef void use_socket(self, object transport)
+    cdef int send_bytes(self, object b) except -1
+    cdef int send_chunks(self, list chunks) except -1
     cdef void pause_input(self)
     cdef void resume_input(self)
 

@@ -52,9 +52,9 @@ cdef class Connect(Endpoint):
                 return 0
             if self.state == C_CONNECTED:
                 if d.chunk_count() == 1:
-                    self.write(d.chunk_at(0))
+                    self.send_bytes(d.chunk_at(0))
                 else:
-                    self.transport.writelines(d.shared_chunks())
+                    self.send_chunks(d.shared_chunks())
                 if not self.framed:
                     self.awaiting_reply = True
                 self.last_write = now()
@@ -176,6 +176,7 @@ cdef class Connect(Endpoint):
         self.transport = transport
         self.write = transport.write
         self.state = C_CONNECTED
+        self.use_socket(transport)
         try:
             transport.get_extra_info('socket').setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         except Exception:
@@ -185,7 +186,7 @@ cdef class Connect(Endpoint):
             pending, self.pending = self.pending, None
             self.pending_tail = None
             self.pending_size = 0
-            transport.writelines(pending)
+            self.send_chunks(pending)
             if not self.framed:
                 self.awaiting_reply = True
             self.last_write = self.last_read

@@ -96,6 +96,7 @@ cdef class Inbound(Endpoint):
     def connection_made(self, transport):
         self.transport = transport
         self.write = transport.write
+        self.use_socket(transport)
         try:
             info = InboundInfo(transport.get_extra_info('peername'), transport.get_extra_info('sockname'))
         except Exception:
@@ -181,13 +182,13 @@ cdef class Inbound(Endpoint):
                 c = d.chunk_at(0)
                 if type(c) is FileChunk:
                     return self.send_file(<FileChunk>c, None, None)
-                self.write(c)
+                self.send_bytes(c)
             elif n > 1:
                 chunks = d.shared_chunks()
                 for i in range(n):
                     if type(chunks[i]) is FileChunk:
                         return self.send_file(<FileChunk>chunks[i], chunks[i + 1:], chunks[:i] if i else None)
-                self.transport.writelines(chunks)
+                self.send_chunks(chunks)
             if self.write_paused:
                 self.note_congestion()
         elif isinstance(evt, StreamEnd):

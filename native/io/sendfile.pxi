@@ -11,11 +11,6 @@ from libc.errno cimport errno, EAGAIN, EINTR
 cdef extern from "<sys/sendfile.h>" nogil:
     ssize_t c_sendfile "sendfile"(int out_fd, int in_fd, off_t* offset, size_t count)
 
-cdef extern from "<sys/socket.h>" nogil:
-    ssize_t c_send "send"(int fd, const void* buf, size_t n, int flags)
-    int MSG_MORE
-    int MSG_NOSIGNAL
-
 import os as _os
 
 _file_log = None
