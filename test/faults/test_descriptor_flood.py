@@ -38,7 +38,7 @@ def test_a_flood_at_the_descriptor_limit_is_logged_once_and_survived(processes, 
             try:
                 answered += s.recv(100).startswith(b'HTTP/1.1 200')
             except OSError:
-                pass
+                continue                 # refused at the limit: counted as not answered
         assert answered >= 40            # the first connections, accepted before the limit, are served
     finally:
         for s in socks:

@@ -63,12 +63,12 @@ class Tap:
                     record[way] += data
                 dst.sendall(data)
         except OSError:
-            pass
+            pass                        # a side closed or reset: the relay stops; what it recorded is checked
         finally:
             try:
                 dst.shutdown(socket.SHUT_WR)
             except OSError:
-                pass
+                pass                    # the other side is gone already
             with self.lock:
                 record['ended'] += 1
 
