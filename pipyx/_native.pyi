@@ -588,7 +588,7 @@ class ConnectOptions:
 
     connect_timeout: float
     read_timeout: float
-    """After the last write, the longest wait for the peer to send something."""
+    """While the peer owes an answer, the longest wait for its next byte."""
     idle_timeout: float
     """The longest time with no traffic either way."""
     buffer_limit: int

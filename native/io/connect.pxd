@@ -3,7 +3,7 @@
 # Timeouts (seconds; 0 means none) and the most bytes held while the connection is being made.
 cdef class ConnectOptions:
     cdef public double connect_timeout
-    cdef public double read_timeout      # after the last write, the longest wait for the peer to send something
+    cdef public double read_timeout      # while the peer owes an answer, the longest wait for its next byte
     cdef public double idle_timeout      # the longest time with no traffic either way
     cdef public Py_ssize_t buffer_limit
 

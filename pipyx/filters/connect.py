@@ -9,8 +9,8 @@ class ConnectMixin(PipelineBuilder):
         starts) on the first event; Data goes out to it, what it sends comes out as Data, and its close as StreamEnd
         (with ConnectionRefused, ConnectionTimeout, ReadTimeout, IdleTimeout, ... when it fails).
 
-        connect_timeout: to establish the connection. read_timeout: after the last send, the longest wait for the
-        first byte of the reply. idle_timeout: the longest time with no traffic either way. buffer_limit: bytes held
+        connect_timeout: to establish the connection. read_timeout: while the peer owes an answer (from a send until
+        it replies; under mux_http, until the whole response is in), the longest wait for its next byte. idle_timeout: the longest time with no traffic either way. buffer_limit: bytes held
         while connecting before the sender is paused. 0 turns a timeout off.
         """
         return self.append(Connect(target, ConnectOptions(connect_timeout, read_timeout, idle_timeout, buffer_limit)))
