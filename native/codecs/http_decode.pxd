@@ -39,10 +39,14 @@ cdef class HttpDecoder:
     cdef public bint head_request    # response mode: the response answers a HEAD request (no body)
     cdef public bint paused          # the sink asks to stop; the rest waits in `rest`
     cdef object rest
+    cdef bint cut                    # decoding stopped with part of a message read, or bytes came after it stopped
 
     cdef inline bint idle(self):
         # Between messages, with no part of the next one here yet.
         return self.state == S_HEAD and (self.partial is None or len(self.partial) == 0)
+    cdef inline bint mid_message(self):
+        # The peer may still be sending what this decoder will not read: closing now could reset the connection.
+        return self.cut or self.rest is not None or (self.state != S_DEAD and not self.idle())
     cdef int fail(self, int status) except -1
     cdef void stop(self)
     cdef int feed(self, object chunk) except -1

@@ -78,10 +78,13 @@ cdef class HttpDecoder:
 
     cdef void stop(self):
         # No further message is decoded; what arrives is ignored.
+        if self.state != S_DEAD and not self.idle():
+            self.cut = True
         self.state = S_DEAD
         self.partial = None
 
     cdef int fail(self, int status) except -1:
+        self.cut = True
         self.state = S_DEAD
         self.partial = None
         return self.sink.on_error(status)
@@ -146,6 +149,7 @@ cdef class HttpDecoder:
                 self.sink.on_body(buf if pos == 0 else buf[pos:])
                 return 0
             elif self.state == S_DEAD:
+                self.cut = True
                 return 0
             else:
                 pos = self.feed_chunked(buf, pos, n)

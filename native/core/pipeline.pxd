@@ -30,6 +30,7 @@ cdef class Filter(EventTarget):
     cdef void drain(self)
     cdef object target_address(self)
     cdef bint busy(self)
+    cdef bint input_unread(self)
     cdef void expect_reply(self, bint owed)
     cdef object call(self, object fn, object arg)
     cdef object call0(self, object fn)
@@ -76,6 +77,7 @@ cdef class Pipeline(EventTarget):
     cdef void start_early(self)
     cdef void drain(self)
     cdef bint busy(self)
+    cdef bint input_unread(self)
     cdef Filter first_filter(self)
 
 

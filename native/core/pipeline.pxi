@@ -83,6 +83,12 @@ cdef class Filter(EventTarget):
         # working on what the peer waits for (an HTTP server's requests in flight): not idle.
         return False
 
+    cdef bint input_unread(self):
+        # This filter comes first in a connection's pipeline and has ended its stream: might the peer still be
+        # sending what it will not read? Then the connection lingers before it closes (see Inbound.linger). Only
+        # a filter that knows it stopped between messages says no.
+        return True
+
     cdef void expect_reply(self, bint owed):
         # A client that frames its exchanges (mux_http) says when the far side owes it an answer, so the filter
         # that talks to the peer (connect) can time the whole answer, not only its first byte. Passed along the
@@ -280,6 +286,10 @@ cdef class Pipeline(EventTarget):
     cdef bint busy(self):
         cdef Filter f = self.first_filter()
         return f is not None and f.busy()
+
+    cdef bint input_unread(self):
+        cdef Filter f = self.first_filter()
+        return f is None or f.input_unread()
 
     cdef Filter first_filter(self):
         # The first of this pipeline's own filters, or None when it has none (it outputs straight to its output).

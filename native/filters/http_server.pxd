@@ -40,6 +40,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef int on_event(self, Event evt) except -1
     cdef void watch_arrival(self)
     cdef bint busy(self)
+    cdef bint input_unread(self)
     cdef int write(self, object b) except -1
     cdef int flush(self) except -1
     cdef void drain(self)

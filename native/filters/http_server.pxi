@@ -121,6 +121,11 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef bint busy(self):
         return self.oldest is not None
 
+    cdef bint input_unread(self):
+        # A connection closed between requests (keep-alive ending, Connection: close, a drain) has nothing more
+        # coming; one closed on a refused or half-read request may, as nginx's lingering_close heuristics judge.
+        return self.current is not None or self.decoder.mid_message()
+
     cdef int write(self, object b) except -1:
         if type(b) is FileChunk and not self.next.takes_file_spans():
             b = bytes(b)                  # only a connection sends a file span as it is; anything else gets bytes

@@ -193,7 +193,8 @@ cdef class Inbound(Endpoint):
                 self.note_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
-            if self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0:
+            if (self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0
+                    or not self.stream.input_unread()):
                 self.transport.close()
             else:
                 self.linger()

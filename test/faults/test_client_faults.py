@@ -1,6 +1,7 @@
 """Clients that send too much before reading, trickle, pause, half-close, or don't speak HTTP: each gets the answer
 nginx would give (431, 413, 408, 400, 414), the answer reaches it even while it is still sending, and a normal
 client is served meanwhile."""
+import signal
 import socket
 import ssl
 import threading
@@ -257,3 +258,32 @@ def test_a_request_answered_from_its_head_gets_no_second_answer_when_its_body_is
         assert c.read_response().status == 401
         c.sock.shutdown(socket.SHUT_WR)
         assert c.read_to_close() == b''      # closed, and no 400 after the 401
+
+
+def test_a_stop_does_not_wait_on_an_idle_keep_alive_client(server):
+    # The connection closes between requests: nothing more is coming, so there is nothing to linger for, and a
+    # client that keeps its pooled connection open (as a repo watcher or a browser does) cannot hold up the stop.
+    with RawClient(server.ports['port'], 5) as c:
+        assert c.get('/')[0] == 200
+        t0 = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - t0 < 3
+        assert c.read_to_close() == b''      # a clean end, not a reset
+
+
+def test_a_stop_still_lets_a_refused_upload_read_its_answer(server):
+    # Closed on a request whose body it will not read, the connection lingers through the stop as well.
+    s = socket.create_connection(('127.0.0.1', server.ports['port']), timeout=10)
+    try:
+        s.sendall(b'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n' + b'x' * 65536)
+        got = s.recv(65536)
+        assert got.startswith(b'HTTP/1.1 413 ')
+        server.proc.send_signal(signal.SIGTERM)
+        for _ in range(40):                  # still sending after the answer and the stop: no reset
+            s.sendall(b'x' * 16384)
+            time.sleep(0.005)
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(65536) == b''
+    finally:
+        s.close()
+    assert server.proc.wait(12) == 0
