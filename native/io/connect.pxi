@@ -89,6 +89,17 @@ cdef class Connect(Endpoint):
             self.start()
         return 0
 
+    cdef int on_bytes(self, object b) except -1:
+        if self.state != C_CONNECTED or len(b) == 0:
+            return self.on_event(Data.wrap(b))
+        self.send_bytes(b)
+        if not self.framed:
+            self.awaiting_reply = True
+        self.last_write = now()
+        if self.write_paused:
+            self.note_congestion()
+        return 0
+
     cdef void hold_pending(self, Data d):
         # Small pieces are joined as they come: a body of a million one-byte chunks must not become a million
         # buffers handed to the socket at once (the event loop refuses such a write).
@@ -231,7 +242,7 @@ cdef class Connect(Endpoint):
         self.last_read = now()
         self.read_begins()
         try:
-            self.output(Data.wrap(data))
+            self.output_bytes(data)
         except Exception as e:
             report_error(e, self.location)
             self.abort_with('RuntimeError')
