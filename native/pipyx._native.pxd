@@ -82,6 +82,13 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class ContentEncoder
+cdef class ContentDecoder
+cdef class CodingFilter
+cdef class CompressFilter
+cdef class CompressHttpOptions
+cdef class CompressHTTP
+cdef class DecompressHTTP
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -99,6 +106,7 @@ include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
+include "codecs/content_coding.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -121,3 +129,4 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/compress.pxd"

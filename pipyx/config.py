@@ -7,6 +7,7 @@ module per filter or family, and Configuration below lists them all.
 """
 from .errors import ScriptError, caller_location  # noqa: F401  (ScriptError: pipyx.config.ScriptError, as before)
 from .filters.branch import BranchMixin
+from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
 from .filters.demux_http import DemuxHttpMixin
@@ -30,6 +31,7 @@ from .program import Program, current_program, set_program  # noqa: F401  (Progr
 class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
+        CompressMixin,
         # Connections and tunnels
         ConnectMixin, TunnelMixin,
         # Other protocols, and pacing
