@@ -241,7 +241,8 @@ def run_workers(args, log, program=None):
         signal.signal(sig, forward)
 
     def start_worker(i):
-        return subprocess.Popen(cmd, env=dict(os.environ, PIPYX_WORKER_INDEX=str(i)))
+        return subprocess.Popen(cmd, env=dict(os.environ, PIPYX_WORKER_INDEX=str(i),
+                                              PIPYX_WORKERS_PARENT=str(os.getpid())))
     children.extend(start_worker(i) for i in range(args.workers))
     log.info('started %d workers: %s', len(children), ' '.join(str(c.pid) for c in children))
     while True:

@@ -53,7 +53,7 @@ def load(path):
 
 def _parent_of_workers():
     # With --workers N, a stop or a reload asked for by one worker is one for them all: the parent passes it on.
-    return os.environ.get('PIPYX_WORKER_INDEX') is not None and os.getppid() > 1
+    return os.environ.get('PIPYX_WORKERS_PARENT') == str(os.getppid())
 
 
 def restart():
@@ -74,9 +74,12 @@ def exit(code=0):
         raise ValueError('exit(): the code is an int from 0 to 255, not %r' % (code,))
     if _worker is None:
         raise RuntimeError('exit(): pipyx is not running a script')
-    _worker.exit(code)
     if _parent_of_workers():
+        # The parent's SIGTERM, passed on to every worker, stops this one too.
+        _worker.exit_code = code
         os.kill(os.getppid(), signal.SIGTERM)
+    else:
+        _worker.exit(code)
 
 
 class ConnectionInfo:
