@@ -24,7 +24,6 @@ from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
 from .filters.wait import WaitMixin
-from .tasks import TaskMixin
 from .program import Program, current_program, set_program  # noqa: F401  (Program: for tools building one)
 
 
@@ -38,14 +37,13 @@ class Configuration(
         # Where a stream goes
         LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
         # Callbacks and debugging
-        HandleMixin, ReplaceMixin, DebugMixin,
-        # Pipelines with no connection: task(), watch(), exit()
-        TaskMixin):
+        HandleMixin, ReplaceMixin, DebugMixin):
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 
-    listen(), pipeline(), to(), export() and import_() come from pipyx.builder.PipelineBuilder, task(), watch() and
-    exit() from pipyx.tasks; every other method adds a filter and is documented in its module under pipyx/filters/."""
+    listen(), pipeline(), task(), watch(), exit(), to(), export() and import_() come from
+    pipyx.builder.PipelineBuilder; every other method adds a filter and is documented in its module under
+    pipyx/filters/."""
 
 
 def pipy(**context_variables):

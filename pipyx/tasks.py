@@ -1,5 +1,6 @@
-"""Pipelines started with no connection: task() (at start, every interval, on a signal), watch(path) (when a file
-changes) and exit() (when the process stops), as Pipy's.
+"""Running the pipelines started with no connection: task() (at start, every interval, on a signal), watch(path) (when
+a file changes) and exit() (when the process stops), as Pipy's. The methods a script calls are in pipyx/builder.py,
+beside listen() and pipeline().
 
 Such a pipeline has no peer to read from, so its input is a stream that has already ended: one StreamEnd(). A job is
 written with the filters that react to the start or the end of a stream (handle_stream_start, replace_stream_start,
@@ -17,8 +18,7 @@ import re
 import signal
 
 from ._native import Context, EventCollector, StreamEnd
-from .builder import PipelineBuilder
-from .errors import ScriptError, caller_location, report
+from .errors import report
 
 log = logging.getLogger('pipyx')
 
@@ -61,41 +61,6 @@ def parse_when(when):
     if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         raise ValueError('interval %gs is out of range (%gs to %gs)' % (seconds, MIN_INTERVAL, MAX_INTERVAL))
     return 'every', seconds
-
-
-class TaskMixin(PipelineBuilder):
-    def task(self, when=None):
-        """Starts the layout of a job run with no connection: once at start (no argument), every interval (a number
-        of seconds, or '5s', '100ms', '2m', '1h': the first run at start), or each time the process gets a signal
-        ('SIGUSR1', 'SIGUSR2', 'SIGALRM', ...). The pipeline's input is a StreamEnd(); the job is over when the
-        pipeline outputs a StreamEnd, and a run does not start while the previous one is going. With --workers N,
-        each worker runs its own tasks (pipyx.worker_index tells them apart)."""
-        try:
-            kind, arg = parse_when(when)
-        except ValueError as e:
-            raise ScriptError('task(): %s' % e, *caller_location()) from None
-        name = 'task' if kind == 'once' else 'task %s' % (when if isinstance(when, str) else '%gs' % arg)
-        return self._job_layout(name, (kind, arg))
-
-    def watch(self, path):
-        """Starts the layout of a job run each time the file at path (relative to the codebase: the script's
-        directory) changes, is made or is removed. It is checked every 0.5 s. Its input and end are a task's."""
-        if not isinstance(path, str) or not path:
-            raise ScriptError('watch(): a file name, not %r' % (path,), *caller_location())
-        return self._job_layout('watch %s' % path, ('watch', path))
-
-    def exit(self):
-        """Starts the layout of a job run once when the process stops (SIGTERM, SIGINT, pipyx.exit()), while the
-        ports are still open: the process waits for every exit() pipeline to output a StreamEnd, up to
-        --drain-timeout, before it closes them."""
-        return self._job_layout('exit', ('exit', None))
-
-    def _job_layout(self, name, when):
-        layout = self._module.new_layout(name, caller_location())
-        self._module.jobs.append((when, layout))
-        self._layout = layout
-        self._open_ref = None
-        return self
 
 
 class JobRun:
