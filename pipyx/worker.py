@@ -67,6 +67,7 @@ class Worker:
         self.reuse_port = reuse_port
         self.drain_timeout = drain_timeout
         self.listeners = {}              # (address, port) -> (server, ListenerState)
+        self.retired = []                # ListenerStates of ports a reload stopped, while connections remain
         self.stopping = None
         self.loop = None
         self.tasks = None                # the TaskRunner of the version running now
@@ -136,8 +137,10 @@ class Worker:
         return None
 
     def listener_states(self):
-        """The ListenerState of every port listened on, for pipyx.inbound()."""
-        return [state for _, state in self.listeners.values()]
+        """The ListenerState of every port listened on, and of those a reload stopped whose connections are still
+        draining: for pipyx.inbound()."""
+        self.retired = [state for state in self.retired if state.connections]
+        return [state for _, state in self.listeners.values()] + self.retired
 
     def addresses(self):
         """The listening addresses as 'host:port' strings, for reports."""
@@ -183,6 +186,7 @@ class Worker:
             server, state = self.listeners.pop(key)
             server.close()
             state.drain()
+            self.retired.append(state)
             log.info('stopped listening on %s:%d', *key)
         # The old version's tasks stop (a run still going is shut down) and the new version's start.
         if self.tasks is not None:

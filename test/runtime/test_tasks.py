@@ -112,11 +112,17 @@ def test_tasks_of_the_replaced_version_stop_at_a_reload(run_pipyx, tmp_path):
     write_script(main, version.format(log=log, v='v1'))
     p = run_pipyx(path=main)
     wait_for(lambda: 'v1' in lines(log), timeout=5, what='v1 runs')
+    # A version that does not load leaves the running one's tasks going.
+    write_script(main, version.format(log=log, v='broken') + 'pipy().task(\'SIGKILL\')\n')
+    p.signal(signal.SIGHUP)
+    wait_for(lambda: 'reload failed' in p.log(), timeout=5, what='the failed reload')
+    count = lines(log).count('v1')
+    wait_for(lambda: lines(log).count('v1') >= count + 2, timeout=5, what='v1 still running')
     write_script(main, version.format(log=log, v='v2'))
     p.signal(signal.SIGHUP)
     wait_for(lambda: lines(log).count('v2') >= 3, timeout=5, what='v2 runs')
     seen = lines(log)
-    assert 'v1' not in seen[seen.index('v2'):], seen
+    assert 'v1' not in seen[seen.index('v2'):] and 'broken' not in seen, seen
 
 
 def test_watch_runs_when_the_file_changes(run_pipyx, tmp_path):
