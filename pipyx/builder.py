@@ -68,7 +68,8 @@ class PipelineBuilder:
 
     def watch(self, path):
         """Starts the layout of a job run each time the file at path (relative to the codebase: the script's
-        directory) changes, is made or is removed. It is checked every 0.5 s. Its input and end are a task's."""
+        directory) changes, is made or is removed; for a directory, any file under it. It is checked every 0.5 s. Its
+        input and end are a task's."""
         if not isinstance(path, str) or not path:
             raise ScriptError('watch(): a file name, not %r' % (path,), *caller_location())
         return self._job_layout('watch %s' % path, ('watch', path))

@@ -19,12 +19,12 @@ import signal
 
 from ._native import Context, EventCollector, StreamEnd
 from .errors import report
+from .watch import INTERVAL as WATCH_INTERVAL, snapshot
 
 log = logging.getLogger('pipyx')
 
 MIN_INTERVAL = 0.01
 MAX_INTERVAL = 24 * 3600.0
-WATCH_INTERVAL = 0.5
 # What the process itself answers: a task may not take them over (exit() is the pipeline for a stop, and a reload
 # replaces the tasks themselves). SIGKILL and SIGSTOP cannot be caught at all; SIGCHLD belongs to subprocesses.
 RESERVED_SIGNALS = {'SIGTERM': 'stops pipyx: do work at a stop in an exit() pipeline',
@@ -151,10 +151,14 @@ class Job:
 
 
 def file_state(path):
+    """What watch() compares: a file's times, size and inode; for a directory, those of every file under it (as
+    --watch sees it)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
+    if os.path.isdir(path):
+        return snapshot(path)
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 

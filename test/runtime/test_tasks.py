@@ -149,6 +149,19 @@ pipy().watch('settings.txt').handle_stream_start(changed)
     wait_for(lambda: 'changed (gone)' in lines(log), timeout=5, what='the removal seen')
 
 
+def test_watch_on_a_directory_runs_when_a_file_under_it_changes(run_pipyx, tmp_path):
+    (tmp_path / 'conf' / 'sites').mkdir(parents=True)
+    text, log = script(tmp_path, """
+pipy().task().handle_stream_start(lambda e: note('ready'))
+pipy().watch('conf').handle_stream_start(lambda e: note('conf changed'))
+""")
+    write_script(tmp_path / 'main.py', text)
+    run_pipyx(path=tmp_path / 'main.py')
+    wait_for(lambda: 'ready' in lines(log), timeout=5, what='start')
+    (tmp_path / 'conf' / 'sites' / 'a.json').write_text('{}')
+    wait_for(lambda: 'conf changed' in lines(log), timeout=5, what='a new file seen')
+
+
 @pytest.mark.parametrize('when, message', [
     ('SIGTERM', 'task(): SIGTERM stops pipyx'),
     ('SIGNOPE', 'task(): no signal named SIGNOPE'),
