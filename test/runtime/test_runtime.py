@@ -163,3 +163,34 @@ def test_each_worker_runs_its_tasks_and_one_exit_stops_them_all(tmp_path):
     r = run_cli([str(main), '--workers', '2'], timeout=30)
     assert r.returncode == 5, r.stderr
     assert (tmp_path / 'worker-0').read_text() == 'ran' and (tmp_path / 'worker-1').read_text() == 'ran'
+
+
+def test_restart_in_one_worker_reloads_every_worker(run_pipyx, tmp_path):
+    log, marker = tmp_path / 'starts.log', tmp_path / 'restarted'
+    main = write_script(tmp_path / 'main.py', """
+        import os
+        import pipyx
+        from pipyx import pipy
+        def start(e):
+            with open(%r, 'a') as f:
+                f.write('%%d\\n' %% pipyx.worker_index)
+        def restart_once(e):
+            # once both workers run (a worker still starting would not have its SIGHUP handler yet)
+            try:
+                with open(%r) as f:
+                    both = set(f.read().split()) == {'0', '1'}
+            except FileNotFoundError:
+                return
+            if pipyx.worker_index == 0 and both and not os.path.exists(%r):
+                open(%r, 'w').close()
+                pipyx.restart()
+        pipy().task().handle_stream_start(start)
+        pipy().task('0.1s').handle_stream_start(restart_once)
+    """ % (str(log), str(log), str(marker), str(marker)))
+    p = run_pipyx(path=main, args=['--workers', '2'])
+
+    def starts():
+        return sorted(log.read_text().split()) if log.exists() else []
+    wait_for(lambda: starts() == ['0', '0', '1', '1'], timeout=10, what='both workers started twice')
+    wait_for(lambda: p.log().count('reloaded') == 2, timeout=5, what='two reloads logged')
+    assert 'exited' not in p.log() and 'ERROR' not in p.log(), p.log()
