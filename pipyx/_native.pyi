@@ -39,6 +39,10 @@ def set_error_reporter(fn: Callable[[BaseException, tuple[str, int] | None], obj
     """Sets what errors in user callbacks are reported to: fn(exception, filter location)."""
 
 
+def outbound_connections() -> list[Connect]:
+    """The connect() endpoints whose socket is connected now."""
+
+
 def trim_heap() -> int:
     """Returns the C heap's free pages to the system (glibc's malloc_trim): 1 if some were returned, 0 if none, -1
     where the C library cannot. It walks the whole heap: for a process going idle, not for the path of a request."""
@@ -325,6 +329,9 @@ class Pipeline(EventTarget):
 
 class Endpoint(Filter):
     """A socket's side of a pipeline: it reads into one and writes what comes out of one."""
+
+    def connection_info(self) -> tuple[asyncio.BaseTransport, float] | None:
+        """(transport, opened_at) while the socket is connected, else None: what pipyx.inbound()/outbound() list."""
 
 
 # -- filters: callbacks, flow, debugging -------------------------------------------------------------------------

@@ -43,8 +43,9 @@ class Configuration(
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 
-    listen(), pipeline(), to(), export() and import_() come from pipyx.builder.PipelineBuilder; every other method
-    adds a filter and is documented in its module under pipyx/filters/."""
+    listen(), pipeline(), task(), watch(), exit(), to(), export() and import_() come from
+    pipyx.builder.PipelineBuilder; every other method adds a filter and is documented in its module under
+    pipyx/filters/."""
 
 
 def pipy(**context_variables):

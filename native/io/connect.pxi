@@ -29,6 +29,15 @@ cdef tuple parse_target(object target):
     return (host, port)
 
 
+# The connected outgoing sockets, for pipyx.outbound(): one add and one discard per connection, nothing per event.
+cdef set _outbound = set()
+
+
+def outbound_connections():
+    """The connect() endpoints whose socket is connected now."""
+    return list(_outbound)
+
+
 cdef class Connect(Endpoint):
 
     def __init__(self, target, ConnectOptions opts=None):
@@ -188,6 +197,7 @@ cdef class Connect(Endpoint):
         self.write = transport.write
         self.state = C_CONNECTED
         self.use_socket(transport)
+        _outbound.add(self)
         try:
             transport.get_extra_info('socket').setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         except Exception:
@@ -254,6 +264,7 @@ cdef class Connect(Endpoint):
 
     def connection_lost(self, exc):
         socket_closed()
+        _outbound.discard(self)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
