@@ -82,6 +82,12 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class QuotaCounter
+cdef class Quota
+cdef class ThrottleQuota
+cdef class ThrottleConcurrency
+cdef class ThrottleDataRate
+cdef class ThrottleMessageQuota
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -121,3 +127,5 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/quota.pxd"
+include "filters/throttle_quota.pxd"

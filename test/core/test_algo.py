@@ -407,3 +407,67 @@ def test_cache_remove_clear_and_none_values():
     assert cache.get('x') is None and len(cache) == 1
     cache.clear()
     assert len(cache) == 0
+
+
+# ---------------------------------------------------------------- Quota
+
+def test_quota_consume_takes_what_there_is():
+    from pipyx.algo import Quota
+    q = Quota(10)
+    assert (q.initial, q.current) == (10, 10)
+    assert q.consume(4) == 4
+    assert q.consume(10) == 6                   # less when there is less
+    assert q.consume(1) == 0 and q.current == 0
+    q.produce(3)
+    assert q.current == 3
+    q.reset()
+    assert q.current == 10
+    q.produce(5)                                # no max: produce can go above initial
+    assert q.current == 15
+    q.reset()                                   # and reset cuts it back
+    assert q.current == 10
+
+
+def test_quota_max_caps_produce():
+    from pipyx.algo import Quota
+    q = Quota(2, max=3)
+    q.produce(10)
+    assert q.current == 3
+
+
+def test_quotas_with_one_key_share_the_amount():
+    from pipyx.algo import Quota
+    a = Quota(5, key='test-shared-quota')
+    b = Quota(5, key='test-shared-quota')
+    assert a.consume(3) == 3
+    assert b.current == 2
+    assert Quota(5, key='test-other-quota').current == 5
+
+
+@pytest.mark.parametrize('per, seconds', [(2, 2.0), ('500ms', 0.5), ('1s', 1.0), ('2m', 120.0), ('1h', 3600.0)])
+def test_quota_per_takes_pipy_durations(per, seconds):
+    from pipyx._native import parse_seconds
+    from pipyx.algo import Quota
+    Quota(1, per=per)
+    assert parse_seconds(per, 'per') == seconds
+
+
+@pytest.mark.parametrize('args', [dict(initial=-1), dict(initial=1, per='soon'), dict(initial=1, produce=-2)])
+def test_quota_refuses_bad_values(args):
+    from pipyx.algo import Quota
+    with pytest.raises(ValueError):
+        Quota(**args)
+
+
+def test_quota_comes_back_after_per():
+    import asyncio
+    from pipyx.algo import Quota
+
+    async def run():
+        q = Quota(10, per=0.1, produce=4)
+        q.consume(10)
+        await asyncio.sleep(0.15)
+        first = q.current                       # one step of 4
+        await asyncio.sleep(0.3)
+        return first, q.current                 # then up to initial, no further
+    assert asyncio.run(run()) == (4, 10)
