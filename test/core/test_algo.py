@@ -471,3 +471,28 @@ def test_quota_comes_back_after_per():
         await asyncio.sleep(0.3)
         return first, q.current                 # then up to initial, no further
     assert asyncio.run(run()) == (4, 10)
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False), st.sampled_from(['ms', 's', 'm', 'h', 'd', '']))
+def test_quota_durations_round_trip(amount, unit):
+    from pipyx._native import parse_seconds
+    scale = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, '': 1}[unit]
+    assert parse_seconds('%r%s' % (amount, unit), 'per') == pytest.approx(amount * scale)
+
+
+@given(st.lists(st.tuples(st.sampled_from(['consume', 'produce']), st.floats(min_value=0, max_value=100)),
+                max_size=30))
+def test_quota_never_goes_below_zero_or_above_max(steps):
+    from pipyx.algo import Quota
+    q = Quota(50, max=80)
+    model = 50.0
+    for op, n in steps:
+        if op == 'consume':
+            took = q.consume(n)
+            assert took == pytest.approx(min(n, model))
+            model -= took
+        else:
+            q.produce(n)
+            model = min(80.0, model + n)
+        assert 0 <= q.current <= 80
+        assert q.current == pytest.approx(model)

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from test.filters.proxy_support import proxy, setup  # noqa: F401  (fixtures)
-from test.helpers import (FAST_STOP, RELAY, RawClient, backend_stats, closed_within, free_port, json_of, req,
-                          wait_for)
+from test.helpers import (FAST_STOP, RELAY, RawClient, backend_stats, closed_within, free_port, json_of,
+                          missing_peer, req, wait_for)
 
 
 def test_upstream_refused_502(proxy):
@@ -168,6 +168,30 @@ def test_bind_sets_the_source_address_the_upstream_sees(run_pipyx):
         assert ask(port2).startswith('127.0.0.3:')
     finally:
         upstream.stop()
+
+
+@pytest.mark.parametrize('keep_alive', [True, False])
+def test_keep_alive_on_the_upstream_socket(run_pipyx, keep_alive):
+    import shutil
+    import subprocess
+    if shutil.which('ss') is None:
+        missing_peer('ss (iproute2) not installed')
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(4)
+    upstream = silent.getsockname()[1]
+    try:
+        port = free_port()
+        run_pipyx(relay_through(port, upstream, 'keep_alive=%s' % keep_alive), port=port)
+        with socket.create_connection(('127.0.0.1', port), timeout=5) as c:
+            c.sendall(b'x')
+            out = wait_for(lambda: subprocess.run(
+                ['ss', '-Htno', 'state', 'established', 'dport = :%d' % upstream], capture_output=True,
+                text=True).stdout.strip(), 3)
+        assert out, 'pipyx did not connect upstream'
+        assert ('keepalive' in out) == keep_alive, out
+    finally:
+        silent.close()
 
 
 def test_bad_bind_address_is_a_load_error(run_pipyx):

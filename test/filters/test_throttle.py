@@ -1,11 +1,75 @@
-"""The throttle family against a running pipyx: throttle_data_rate measured over a transfer, throttle_concurrency
-holding the stream over its quota, throttle_message_rate(quota), a quota a script adjusts, and a quota function that
-returns something else. (throttle_message_rate(rate, ...) on MQTT: test/mqtt/test_proxy.py.)"""
+"""The throttle family. In the test process: what passes and what waits for an algo.Quota, in order, split
+anywhere (hypothesis), and a waiting stream that goes away. Against a running pipyx: throttle_data_rate measured over
+a transfer, throttle_concurrency holding the stream over its quota, throttle_message_rate(quota), a quota a script
+adjusts, and a quota function that returns something else. (throttle_message_rate(rate, ...) on MQTT:
+test/mqtt/test_proxy.py.)"""
 import socket
 import threading
 import time
 
+from hypothesis import given, settings, strategies as st
+
 from test.helpers import RawClient, free_port, req, wait_for
+
+
+def in_process(build):
+    from pipyx.testing import pipeline
+    return pipeline(build)
+
+
+def passed_bytes(collector):
+    return b''.join(e.to_bytes() for e in collector.events if type(e).__name__ == 'Data')
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.binary(min_size=0, max_size=40), max_size=12),
+       grants=st.lists(st.integers(min_value=0, max_value=50), max_size=12))
+def test_data_rate_passes_exactly_what_the_quota_allows(pieces, grants):
+    from pipyx import Data, StreamEnd, algo
+    quota = algo.Quota(0)
+    p, c = in_process(lambda p: p.throttle_data_rate(quota))
+    stream = b''.join(pieces)
+    for piece in pieces:
+        p.input(Data(piece))
+    given_so_far = 0
+    for n in grants:
+        quota.produce(n)
+        given_so_far += n
+        # Bytes pass in order, as many as were produced, never more.
+        assert passed_bytes(c) == stream[:given_so_far]
+    p.input(StreamEnd())
+    quota.produce(len(stream))
+    assert passed_bytes(c) == stream                    # byte for byte, once the quota covers it all
+    assert type(c.events[-1]).__name__ == 'StreamEnd'   # and what came behind the data, after it
+
+
+def test_concurrency_passes_one_stream_then_the_next_when_produced():
+    from pipyx import Data, algo
+    quota = algo.Quota(1)
+    p1, c1 = in_process(lambda p: p.throttle_concurrency(quota))
+    p1.input(Data(b'a'))
+    p2, c2 = in_process(lambda p: p.throttle_concurrency(quota))
+    p2.input(Data(b'b'))
+    p2.input(Data(b'c'))
+    assert passed_bytes(c1) == b'a' and passed_bytes(c2) == b''
+    p1.input(Data(b'more'))                             # a stream inside stays inside
+    assert passed_bytes(c1) == b'amore'
+    quota.produce(1)
+    assert passed_bytes(c2) == b'bc'
+
+
+def test_a_waiting_stream_that_goes_away_leaves_the_line():
+    from pipyx import Data, MessageStart, algo
+    quota = algo.Quota(0)
+    gone, _ = in_process(lambda p: p.throttle_message_rate(quota))
+    gone.input(MessageStart())
+    waiting, c = in_process(lambda p: p.throttle_message_rate(quota))
+    waiting.input(MessageStart())
+    waiting.input(Data(b'body'))
+    gone.close()
+    quota.produce(1)                                    # goes to the stream still there, not to the one that left
+    assert [type(e).__name__ for e in c.events] == ['MessageStart', 'Data']
+    assert quota.current == 0
 
 
 def echo_script(port, throttle, prelude=''):

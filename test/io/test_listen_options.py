@@ -97,12 +97,16 @@ def test_buffer_limit_drops_a_connection_that_buffers_too_much(run_pipyx):
 
 def connections_of(port):
     """The established sockets whose local port is `port` (pipyx's side of its accepted connections)."""
+    if shutil.which('ss') is None:
+        missing_peer('ss (iproute2) not installed')
     out = subprocess.run(['ss', '-Htn', 'state', 'established', 'sport = :%d' % port], capture_output=True,
                          text=True, check=True).stdout
     return len([line for line in out.splitlines() if line.strip()])
 
 
 def socket_timers(port):
+    if shutil.which('ss') is None:
+        missing_peer('ss (iproute2) not installed')
     out = subprocess.run(['ss', '-Htno', 'state', 'established', 'sport = :%d' % port], capture_output=True,
                          text=True, check=True).stdout
     return out
@@ -110,8 +114,6 @@ def socket_timers(port):
 
 @pytest.mark.parametrize('keep_alive', [True, False])
 def test_keep_alive_on_accepted_sockets(run_pipyx, keep_alive):
-    if shutil.which('ss') is None:
-        missing_peer('ss (iproute2) not installed')
     port = free_port()
     run_pipyx(echo(port, 'keep_alive=%s' % keep_alive), port=port)
     with connect(port) as s:
@@ -179,3 +181,9 @@ def test_transparent_reports_the_original_destination(netns, tmp_path):
             proc.kill()
             proc.wait(5)
         log.close()
+
+
+def test_a_bad_option_value_is_a_load_error(run_pipyx):
+    p = run_pipyx(echo(free_port(), "max_connections='many'"))
+    assert p.wait(10) != 0
+    assert "max_connections must be a number" in p.log() and 'main-0.py:2' in p.log(), p.log()
