@@ -423,7 +423,7 @@ class Quota:
     `per` (seconds, or '1s', '500ms'...): that long after something was taken, the amount comes back up to initial,
     or by `produce` at a time, every `per`, until it is there. Without `per` nothing comes back by itself: produce()
     gives it back. `max` caps what produce() can raise it to (no cap by default). Quotas made with the same `key`
-    share one amount, wherever in the process they were made."""
+    share one amount, wherever in the process they were made, while one of them is still held."""
 
     def __init__(self, initial: float, per: float | str | None = None, produce: float | None = None,
                  max: float | None = None, key: Hashable | None = None) -> None: ...

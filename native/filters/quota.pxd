@@ -9,6 +9,7 @@ cdef class QuotaCounter:
     cdef double produce_step             # how much comes back each `per`; 0: all of it at once
     cdef object timer
     cdef list waiting                    # throttle filters waiting for some, oldest first
+    cdef object __weakref__              # the table of keyed counters holds them weakly
 
     cdef double take(self, double amount)
     cdef Py_ssize_t take_whole(self, Py_ssize_t amount)

@@ -3,9 +3,13 @@
 # too little waits in the quota's line; whatever is produced goes to the line in order.
 
 import math as _math
+import weakref as _weakref
 
-# Quotas made with the same key share one counter, across the script's modules and its reloads.
-_keyed_counters = {}
+# Quotas made with the same key share one counter, across the script's modules and its reloads, for as long as a
+# Quota made with the key (or the counter's refill timer) holds it. A key per client then costs nothing once the
+# client's streams are gone and its amount has come back: a counter nobody holds is as good as a new one, unless a
+# script took from it without `per` and let go of every Quota of that key.
+_keyed_counters = _weakref.WeakValueDictionary()
 
 _DURATION_UNITS = {'ms': 0.001, 's': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
 
@@ -97,7 +101,7 @@ cdef class Quota:
     `per` (seconds, or '1s', '500ms'...): that long after something was taken, the amount comes back up to initial,
     or by `produce` at a time, every `per`, until it is there. Without `per` nothing comes back by itself: produce()
     gives it back. `max` caps what produce() can raise it to (no cap by default). Quotas made with the same `key`
-    share one amount, wherever in the process they were made."""
+    share one amount, wherever in the process they were made, while one of them is still held."""
 
     def __init__(self, initial, per=None, produce=None, max=None, key=None):
         cdef QuotaCounter c

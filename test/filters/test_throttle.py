@@ -160,12 +160,11 @@ def test_concurrency_holds_the_stream_over_quota(run_pipyx):
             s.close()
 
 
-def test_concurrency_quota_per_client_from_a_function(run_pipyx):
-    # A quota per client address, made by the function the first time a client is seen.
+def test_concurrency_quota_per_client_by_key(run_pipyx):
+    # A quota per client address: quotas made with one key share their amount.
     port = free_port()
-    prelude = ('quotas = {}\n'
-               'def quota_of_client():\n'
-               '    return quotas.setdefault(ctx.inbound.remote_address, algo.Quota(1))\n')
+    prelude = ('def quota_of_client():\n'
+               '    return algo.Quota(1, key=ctx.inbound.remote_address)\n')
     run_pipyx(echo_script(port, 'throttle_concurrency(quota_of_client)', prelude), port=port)
     first = connect(port)
     second = connect(port)
@@ -174,6 +173,9 @@ def test_concurrency_quota_per_client_from_a_function(run_pipyx):
         assert echoes(first, b'1', 2)
         assert not echoes(second, b'2', 0.5), 'a second stream from one client went through its quota of 1'
         assert echoes(other, b'3', 2), 'another client was held by the first one\'s quota'
+        first.close()
+        second.settimeout(3)
+        assert second.recv(10) == b'2'                  # the client's unit came back with its first stream's end
     finally:
         for s in (first, second, other):
             s.close()
