@@ -429,7 +429,15 @@ class Quota:
                  max: float | None = None, key: Hashable | None = None) -> None: ...
     @property
     def initial(self) -> float:
-        """The amount the quota starts with, and comes back to."""
+        """The amount the quota starts with, and comes back to. Set at run time, it changes where the quota comes
+        back to from the next refill on (current is left as it is: produce() or reset() for that)."""
+    @initial.setter
+    def initial(self, value: float) -> None: ...
+    @property
+    def per(self) -> float:
+        """Seconds after a take until the amount comes back (0: never by itself); settable at run time."""
+    @per.setter
+    def per(self, value: float | str | None) -> None: ...
     @property
     def current(self) -> float:
         """The amount there is now."""

@@ -127,8 +127,30 @@ cdef class Quota:
 
     @property
     def initial(self):
-        """The amount the quota starts with, and comes back to."""
+        """The amount the quota starts with, and comes back to. Set at run time, it changes where the quota comes
+        back to from the next refill on (current is left as it is: produce() or reset() for that)."""
         return self.counter.initial
+
+    @initial.setter
+    def initial(self, value):
+        value = float(value)
+        if value < 0 or value != value:
+            raise ValueError('a quota starts at 0 or more, not %r' % value)
+        self.counter.initial = value
+
+    @property
+    def per(self):
+        """Seconds after a take until the amount comes back (0: never by itself); settable at run time."""
+        return self.counter.per
+
+    @per.setter
+    def per(self, value):
+        value = parse_seconds(value, 'per') if value is not None else 0.0
+        if value < 0:
+            raise ValueError('per is 0 or more')
+        self.counter.per = value
+        if value > 0 and self.counter.current < self.counter.initial:
+            self.counter.schedule()
 
     @property
     def current(self):

@@ -478,6 +478,22 @@ def test_quota_comes_back_after_per():
     assert asyncio.run(run()) == (4, 10)
 
 
+def test_quota_initial_and_per_change_at_run_time():
+    import asyncio
+    from pipyx.algo import Quota
+
+    async def run():
+        q = Quota(10)                           # no per: nothing comes back by itself
+        q.consume(10)
+        await asyncio.sleep(0.15)
+        before = q.current
+        q.initial = 20
+        q.per = '100ms'                         # now it does, up to the new initial
+        await asyncio.sleep(0.25)
+        return before, q.current, q.per
+    assert asyncio.run(run()) == (0, 20, 0.1)
+
+
 @given(st.floats(min_value=0, max_value=1e6, allow_nan=False), st.sampled_from(['ms', 's', 'm', 'h', 'd', '']))
 def test_quota_durations_round_trip(amount, unit):
     from pipyx._native import parse_seconds
