@@ -1,4 +1,4 @@
-"""listen()'s options from Pipy against a running pipyx: max_connections pausing accepts, read_timeout and
+"""listen()'s options from Pipy against a running pipyx: max_connections pausing accepts (plain and TLS), read_timeout and
 write_timeout, buffer_limit, keep_alive and no_delay seen on the accepted sockets, and transparent behind an iptables
 REDIRECT inside a network namespace the test makes."""
 import os
@@ -51,6 +51,33 @@ def test_max_connections_pauses_accepting_until_one_closes(run_pipyx):
     finally:
         for s in (a, b, c):
             s.close()
+
+
+def test_max_connections_on_a_tls_port(run_pipyx, certs):
+    import ssl
+    port = free_port()
+    run_pipyx('''
+import ssl
+from pipyx import pipy
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(%r, %r)
+pipy().listen('127.0.0.1:%d', ssl=ctx, max_connections=1)
+''' % (certs['cert'], certs['key'], port), port=port)
+    context = ssl.create_default_context(cafile=certs['ca'])
+    first = context.wrap_socket(connect(port), server_hostname='127.0.0.1')
+    try:
+        assert echoes(first, b'tls', 2)
+        second = connect(port)                      # not accepted: its handshake waits
+        second.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            context.wrap_socket(second, server_hostname='127.0.0.1')
+        second.close()
+        first.close()
+        third = context.wrap_socket(connect(port), server_hostname='127.0.0.1')
+        assert echoes(third, b'again', 3)
+        third.close()
+    finally:
+        first.close()
 
 
 def test_read_timeout_closes_a_silent_client(run_pipyx):
