@@ -1,6 +1,6 @@
-"""listen()'s options from Pipy against a running pipyx: max_connections pausing accepts (plain and TLS), read_timeout and
-write_timeout, buffer_limit, keep_alive and no_delay seen on the accepted sockets, and transparent behind an iptables
-REDIRECT inside a network namespace the test makes."""
+"""listen()'s options from Pipy against a running pipyx: max_connections pausing accepts (plain and TLS),
+read_timeout and write_timeout, buffer_limit, keep_alive seen on the accepted sockets, a bad value refused at load,
+and transparent behind an iptables REDIRECT inside a network namespace the test makes."""
 import os
 import shutil
 import socket
