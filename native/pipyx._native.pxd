@@ -89,6 +89,12 @@ cdef class CompressFilter
 cdef class CompressHttpOptions
 cdef class CompressHTTP
 cdef class DecompressHTTP
+cdef class QuotaCounter
+cdef class Quota
+cdef class ThrottleQuota
+cdef class ThrottleConcurrency
+cdef class ThrottleDataRate
+cdef class ThrottleMessageQuota
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -130,3 +136,5 @@ include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/compress.pxd"
+include "filters/quota.pxd"
+include "filters/throttle_quota.pxd"
