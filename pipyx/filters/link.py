@@ -1,7 +1,7 @@
 """link: continue the stream in another pipeline, named in the script or chosen when the stream starts."""
 from .._native import DEFAULT_BUFFER_LIMIT, LinkFilter
 from ..builder import PipelineBuilder
-from .arity import takes_no_arguments
+from ._arity import takes_no_arguments
 
 
 class LinkMixin(PipelineBuilder):

@@ -2,7 +2,7 @@
 from .._native import OnStartFilter
 from ..builder import PipelineBuilder
 from ..errors import ScriptError, caller_location
-from .arity import takes_no_arguments
+from ._arity import takes_no_arguments
 
 
 class OnStartMixin(PipelineBuilder):

@@ -2,7 +2,7 @@
 from .._native import DEFAULT_BUFFER_LIMIT, PipeFilter, PipeNextFilter
 from ..builder import PipelineBuilder
 from ..errors import ScriptError, caller_location
-from .arity import takes_no_arguments
+from ._arity import takes_no_arguments
 
 
 def _given_first_event(fn):
