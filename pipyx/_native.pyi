@@ -351,7 +351,8 @@ class CallbackFilter(Filter):
 class HandleFilter(CallbackFilter):
     """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
 
-    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...) -> None: ...
+    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...,
+                 truncate: bool = False) -> None: ...
 
 
 class ReplaceFilter(CallbackFilter):
@@ -412,7 +413,8 @@ class ForkFilter(Filter):
     output is dropped; the stream itself goes on unchanged. With a list, each fork gets its item as its start
     argument (on_start) and a copy of the stream's context variables."""
 
-    def __init__(self, target: LayoutRef, count: _PerStream = 1, mode: int = 0, buffer_limit: int = ...) -> None: ...
+    def __init__(self, target: LayoutRef, count: _PerStream = 1, mode: int = 0, buffer_limit: int = ...,
+                 timeout: float | None = None) -> None: ...
 
 
 class ForkOutput(EventTarget):
@@ -434,7 +436,8 @@ class RepeatFilter(Filter):
     return an awaitable. Input past buffer_limit bytes is not recorded: asking to run again then ends the stream
     with BufferOverflow."""
 
-    def __init__(self, target: LayoutRef, condition: Callable[[StreamEnd], object], buffer_limit: int = ...) -> None: ...
+    def __init__(self, target: LayoutRef, condition: Callable[[StreamEnd], object],
+                 buffer_limit: int = ...) -> None: ...
     def finish_overflow(self) -> int: ...
 
 

@@ -38,20 +38,18 @@ cdef class BranchFilter(Filter):
             self.chosen = self.next
             self.held.push(evt)
             return self.held.flush(self.next)
+        if not self.held.push(evt):
+            self.chosen = DISCARD
+            self.held = None
+            return overflow_stream(self, 'more than size_limit (%d bytes) held before the choice' % self.size_limit)
         if self.mode == BRANCH_MESSAGE_START:
             if isinstance(evt, MessageStart):
                 self.choose(evt, True)
                 if self.held is None:
                     return 0
-                self.held.push(evt)
                 return self.held.flush(self.chosen)
-            self.held.push(evt)
             return 0
         # BRANCH_MESSAGE: the first message is gathered while its events are held.
-        if not self.held.push(evt):
-            self.chosen = DISCARD
-            self.held = None
-            return overflow_stream(self, 'the first message is over size_limit (%d bytes)' % self.size_limit)
         if isinstance(evt, MessageStart) and self._body is None:
             self._head = (<MessageStart>evt).head
             self._body = Data.__new__(Data)

@@ -14,6 +14,8 @@ cdef class ForkFilter(Filter):
     cdef object count
     cdef int mode
     cdef Py_ssize_t buffer_limit
+    cdef object timeout                # fork_join: seconds the forks may take, or None
+    cdef object timer
     cdef list subs                     # Pipeline per fork; None once a race has ended it
     cdef EventTarget sink
     cdef bint dead

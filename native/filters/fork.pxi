@@ -6,15 +6,18 @@ cdef class ForkFilter(Filter):
     output is dropped; the stream itself goes on unchanged. With a list, each fork gets its item as its start
     argument (on_start) and a copy of the stream's context variables."""
 
-    def __init__(self, LayoutRef target, count=1, int mode=FORK_COPY, buffer_limit=DEFAULT_BUFFER_LIMIT):
+    def __init__(self, LayoutRef target, count=1, int mode=FORK_COPY, buffer_limit=DEFAULT_BUFFER_LIMIT,
+                 timeout=None):
         self.target = target
         self.count = count
         self.mode = mode
         self.buffer_limit = buffer_limit
+        self.timeout = timeout
 
     cdef Filter clone(self):
         cdef ForkFilter f = ForkFilter.__new__(ForkFilter)
         f.target, f.count, f.mode, f.buffer_limit = self.target, self.count, self.mode, self.buffer_limit
+        f.timeout = self.timeout
         f.winner = -1
         return f
 
@@ -24,10 +27,12 @@ cdef class ForkFilter(Filter):
     cdef int on_event(self, Event evt) except -1:
         cdef Pipeline p
         cdef Py_ssize_t i
-        if self.subs is None:
-            self.start_forks()
         if self.dead:
             return 0
+        if self.subs is None:
+            self.start_forks()
+            if self.dead:
+                return 0
         # Each fork gets its own copy of the event, so what it does to it stays its own.
         for i in range(len(self.subs)):
             p = self.subs[i]
@@ -75,6 +80,8 @@ cdef class ForkFilter(Filter):
         self.subs = []
         if self.mode == FORK_JOIN and n > 0:
             self.held = new_event_buffer(self.buffer_limit)
+            if self.timeout is not None:
+                self.timer = _asyncio.get_event_loop().call_later(float(self.timeout), self._join_timed_out)
         elif self.sink is None:
             self.sink = EventTarget()
         for i in range(n):
@@ -95,13 +102,16 @@ cdef class ForkFilter(Filter):
 
     cdef int on_fork_output(self, int index, Event evt) except -1:
         cdef Py_ssize_t i
-        if self.dead:
+        if self.dead or self.subs is None:
             return 0
         if self.mode == FORK_JOIN:
             if isinstance(evt, StreamEnd):
                 self.ended += 1
                 if self.ended == len(self.subs) and self.held is not None:
                     held, self.held = self.held, None
+                    if self.timer is not None:
+                        self.timer.cancel()
+                        self.timer = None
                     held.flush(self.next)
             return 0
         # FORK_RACE
@@ -125,15 +135,38 @@ cdef class ForkFilter(Filter):
     cdef int fork_failed(self, int index, object exc) except -1:
         # An exception out of one fork of a join or a race: that fork has ended, with a RuntimeError.
         report_error(exc, self.location)
+        if self.subs is None:
+            return 0
         p = self.subs[index]
         if p is not None:
             self.subs[index] = None
             (<Pipeline>p).shutdown()
         return self.on_fork_output(index, StreamEnd('RuntimeError'))
 
+    def _join_timed_out(self):
+        # fork_join: the forks did not all end in time. They are ended, and so is the stream.
+        self.timer = None
+        if self.dead or self.held is None:
+            return
+        self.shutdown()
+        dispatch_begins()
+        try:
+            self.output(StreamEnd('ReadTimeout'))
+        except Exception as e:
+            report_error(e, self.location)
+        finally:
+            dispatch_ends()
+
     cdef void shutdown(self):
-        if self.subs is not None:
-            for p in self.subs:
+        # The forks' outputs point back at this filter: letting go of the forks breaks that cycle.
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.dead = True
+        subs, self.subs = self.subs, None
+        self.held = None
+        if subs is not None:
+            for p in subs:
                 if p is not None:
                     (<Pipeline>p).shutdown()
 

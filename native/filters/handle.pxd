@@ -15,6 +15,7 @@ cdef class CallbackFilter(Filter):
     cdef object fn
     cdef int kind
     cdef Py_ssize_t size_limit
+    cdef bint truncate                # handle_message*: a body past size_limit is cut in the Message, not an error
     cdef list _held                   # events held while waiting for an awaitable; None when not waiting
     cdef bint _failed
     cdef bint _started

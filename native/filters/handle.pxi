@@ -14,6 +14,7 @@ cdef class CallbackFilter(Filter):
         self.fn = p.fn
         self.kind = p.kind
         self.size_limit = p.size_limit
+        self.truncate = p.truncate
 
     cdef int on_event(self, Event evt) except -1:
         if self._failed:
@@ -108,7 +109,11 @@ cdef class CallbackFilter(Filter):
         if isinstance(evt, Data):
             if self._body is not None:
                 if self._body.nbytes() + (<Data>evt).nbytes() > self.size_limit:
-                    return 2
+                    if not self.truncate:
+                        return 2
+                    if self._body.nbytes() < self.size_limit:
+                        self._body.append_data(<Data>(<Data>evt).slice(0, self.size_limit - self._body.nbytes()))
+                    return 0
                 self._body.append_data(<Data>evt)
             return 0
         if isinstance(evt, MessageEnd):
@@ -128,12 +133,13 @@ cdef class CallbackFilter(Filter):
 cdef class HandleFilter(CallbackFilter):
     """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
 
-    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT, bint truncate=False):
         if not callable(fn):
             raise TypeError('handle_%s needs a callable' % KIND_NAMES[kind])
         self.fn = fn
         self.kind = kind
         self.size_limit = size_limit
+        self.truncate = truncate
 
     cdef Filter clone(self):
         cdef HandleFilter f = HandleFilter.__new__(HandleFilter)

@@ -29,6 +29,8 @@ cdef class LoopFilter(Filter):
         return self.feed(evt)
 
     cdef int feed(self, Event evt) except -1:
+        if self.sub is None:
+            return 0
         self.inputting = True
         try:
             self.sub.on_event(evt)
@@ -74,8 +76,10 @@ cdef class LoopFilter(Filter):
         if self.flush_handle is not None:
             self.flush_handle.cancel()
             self.flush_handle = None
-        if self.sub is not None:
-            self.sub.shutdown()
+        # The sub-pipeline outputs back into this filter: letting go of it breaks that cycle.
+        sub, self.sub = self.sub, None
+        if sub is not None:
+            sub.shutdown()
 
     def describe(self):
         return 'loop'

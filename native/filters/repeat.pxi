@@ -126,6 +126,7 @@ cdef class RepeatFilter(Filter):
             self.handle = None
         if self.out is not None:
             self.out.active = False
+            self.out = None                      # it points back at this filter
         if self.sub is not None:
             old, self.sub = self.sub, None
             old.shutdown()

@@ -22,12 +22,13 @@ class ForkMixin(PipelineBuilder):
         target, count = _target_and_count(target, count)
         return self.append(ForkFilter(self.sub(target), count))
 
-    def fork_join(self, target=None, count=1, *, buffer_limit=DEFAULT_BUFFER_LIMIT):
-        """As fork, but the stream goes on only once every fork has ended (its events wait meanwhile, up to
-        buffer_limit bytes, default 1 MiB; more ends the stream with BufferOverflow). The forks' output is dropped:
-        what they found out, they leave in context variables."""
+    def fork_join(self, target=None, count=1, *, buffer_limit=DEFAULT_BUFFER_LIMIT, timeout=None):
+        """As fork, but the stream goes on only once every fork has ended, that is output its StreamEnd (its events
+        wait meanwhile, up to buffer_limit bytes, default 1 MiB; more ends the stream with BufferOverflow). The
+        forks' output is dropped: what they found out, they leave in context variables. After timeout seconds (None:
+        no limit) the forks still running are ended, and the stream ends with ReadTimeout."""
         target, count = _target_and_count(target, count)
-        return self.append(ForkFilter(self.sub(target), count, _JOIN, int(buffer_limit)))
+        return self.append(ForkFilter(self.sub(target), count, _JOIN, int(buffer_limit), timeout))
 
     def fork_race(self, target=None, count=1):
         """As fork, but the output of the first fork to answer is the stream's output, and the other forks are ended.

@@ -14,7 +14,7 @@ class OnStartMixin(PipelineBuilder):
         of no arguments is called without it. It comes first in its pipeline: in a listen() pipeline it runs as the
         connection is accepted, so a server can speak first (a greeting)."""
         if self._layout is not None and self._layout.filters:
-            raise ScriptError('on_start() comes first in its pipeline, before %s()' % self._layout.filters[0].describe(),
-                              *caller_location())
+            first = self._layout.filters[0].describe()
+            raise ScriptError('on_start() comes first in its pipeline, before %s()' % first, *caller_location())
         takes_arg = not (callable(starting) and takes_no_arguments(starting))
         return self.append(OnStartFilter(starting, takes_arg))

@@ -1,9 +1,11 @@
 """branch: the first true condition chooses the sub-pipeline, once per stream."""
 import pytest
 
-from pipyx import Data, StreamEnd
+from pipyx import Data, MessageEnd, MessageStart, StreamEnd
 from pipyx.config import ScriptError
 from pipyx.testing import layout as layout_with, pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import feed, start, summary
 
 
@@ -88,11 +90,6 @@ def test_error_in_branch_condition_ends_the_stream():
 
 # ------------------------------------------------------------------------------- branch_message_start, branch_message
 
-from pipyx import Message, MessageEnd, MessageStart  # noqa: E402
-from test.filters.flow_support import flow  # noqa: E402,F401  (the shared server fixture)
-from test.helpers import simple_request, wait_for  # noqa: E402
-
-
 def test_branch_message_start_chooses_by_the_first_message_start():
     heads = []
 
@@ -139,6 +136,12 @@ def test_branch_message_stream_ending_before_a_message_goes_straight_on():
 def test_branch_message_past_size_limit_ends_the_stream():
     p, c = pipeline(lambda p: p.branch_message(lambda m: True, tagger(b'A:'), size_limit=3))
     feed(p, [MessageStart(), Data(b'ab'), Data(b'cd'), MessageEnd(), StreamEnd()])
+    assert summary(c.events) == [('stream_end', 'BufferOverflow')]
+
+
+def test_branch_message_start_holds_at_most_size_limit_before_the_choice():
+    p, c = pipeline(lambda p: p.branch_message_start(lambda e: True, tagger(b'A:')))
+    feed(p, [Data(b'x' * (16 << 20)), Data(b'y'), MessageStart(), StreamEnd()])
     assert summary(c.events) == [('stream_end', 'BufferOverflow')]
 
 

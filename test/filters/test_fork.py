@@ -3,8 +3,10 @@ import asyncio
 
 import pytest
 
-from pipyx import Data, MessageEnd, MessageStart, StreamEnd, ctx
+from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
 from pipyx.testing import layout as layout_with, pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import ended, feed, start, summary, until
 
 
@@ -86,11 +88,6 @@ def test_error_in_fork_count_ends_the_stream():
 
 # ---------------------------------------------------------------------------- start arguments, fork_join, fork_race
 
-from pipyx import Message  # noqa: E402
-from test.filters.flow_support import flow  # noqa: E402,F401  (the shared server fixture)
-from test.helpers import simple_request, wait_for  # noqa: E402
-
-
 def test_fork_gives_each_fork_its_item_and_its_own_context():
     seen = []
     p, c = pipeline(lambda p: p.fork(lambda q: q.on_start(lambda item: setattr(ctx, 'item', item))
@@ -122,6 +119,21 @@ def test_fork_join_forks_that_end_at_once_and_no_forks():
     p, c = pipeline(lambda p: p.fork_join(lambda q: q.dump(), count=[]))
     feed(p, [Data(b'a'), StreamEnd()])
     assert summary(c.events) == [('data', b'a'), ('stream_end', None)]
+
+
+def test_fork_join_timeout_ends_the_forks_and_the_stream():
+    ended_forks = []
+
+    async def main():
+        p, c = pipeline(lambda p: p.fork_join(lambda q: q.handle_stream_end(lambda e: ended_forks.append(e)),
+                                              count=2, timeout=0.05))
+        feed(p, [Data(b'a')])                           # the forks never end by themselves
+        await until(ended(c))
+        feed(p, [Data(b'late'), StreamEnd()])
+        return c.events
+
+    assert summary(asyncio.run(main())) == [('stream_end', 'ReadTimeout')]
+    assert ended_forks == []                             # shut down, not fed an end
 
 
 def test_fork_race_first_answer_wins_and_the_others_are_ended():

@@ -63,6 +63,16 @@ def test_handle_message_past_size_limit_ends_the_stream_with_buffer_overflow():
     assert summary(c.events) == [('start', None), ('data', b'abcd'), ('stream_end', 'BufferOverflow')]
 
 
+def test_handle_message_truncated_at_size_limit_when_asked():
+    bodies = []
+    p, c = pipeline(lambda p: p.handle_message(lambda m: bodies.append(m.body.to_bytes()), size_limit=4,
+                                               truncate=True))
+    feed(p, [MessageStart(), Data(b'abc'), Data(b'def'), Data(b'gh'), MessageEnd(), StreamEnd()])
+    assert bodies == [b'abcd']
+    # the stream itself is not cut
+    assert summary(c.events) == [('start', None), ('data', b'abcdefgh'), ('end', None), ('stream_end', None)]
+
+
 def test_handle_message_at_size_limit_is_whole():
     bodies = []
     p, c = pipeline(lambda p: p.handle_message(lambda m: bodies.append(m.body.to_bytes()), size_limit=4))

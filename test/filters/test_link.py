@@ -4,6 +4,8 @@ import pytest
 from pipyx import Data, StreamEnd
 from pipyx.config import ScriptError
 from pipyx.testing import layout as layout_with, pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import feed, start, summary
 
 
@@ -47,10 +49,6 @@ def test_link_starts_one_sub_pipeline_per_stream():
 
 
 # ------------------------------------------------------------------------------------------- a name chosen at run time
-
-from test.filters.flow_support import flow  # noqa: E402,F401  (the shared server fixture)
-from test.helpers import simple_request, wait_for  # noqa: E402
-
 
 def test_link_to_a_name_chosen_when_the_stream_starts():
     layout = layout_with(lambda p: p.link(lambda: route[0])

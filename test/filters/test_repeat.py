@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
+from pipyx import Data, StreamEnd
 from pipyx.config import ScriptError
 from pipyx.testing import pipeline
 from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)

@@ -5,6 +5,8 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import KINDS, ended, feed, sample_stream, summary, until
 
 
@@ -223,10 +225,6 @@ def test_replace_whole_message_past_size_limit_ends_the_stream(kind):
     assert calls == []
     assert summary(c.events)[-1] == ('stream_end', 'BufferOverflow')
     assert sum(isinstance(e, StreamEnd) for e in c.events) == 1
-
-
-from test.filters.flow_support import flow  # noqa: E402,F401  (the shared server fixture)
-from test.helpers import simple_request, wait_for  # noqa: E402
 
 
 def test_replace_message_body_over_http(flow):

@@ -29,7 +29,7 @@ def test_swap_sends_each_partys_events_to_the_others():
 
 def test_swap_by_name_shares_one_hub_per_script():
     layout = layout_with(lambda p: p.swap('room'))
-    (a, ca), (b, cb) = start(layout), start(layout)
+    (a, ca), (b, _) = start(layout), start(layout)
     feed(a, [Data(b'')])
     feed(b, [Data(b'hi'), StreamEnd()])
     assert summary(ca.events) == [('data', b'hi'), ('stream_end', None)]
@@ -39,7 +39,7 @@ def test_swap_waits_for_a_hub():
     hub = Hub()
     chosen = [None]
     layout = layout_with(lambda p: p.swap(lambda: chosen[0]))
-    (a, ca), (b, cb) = start(layout), start(layout)
+    (a, _), (b, cb) = start(layout), start(layout)
     feed(a, [Data(b'early')])
     chosen[0] = hub
     feed(b, [Data(b'')])
