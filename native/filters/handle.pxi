@@ -148,6 +148,7 @@ cdef class HandleFilter(CallbackFilter):
 
     cdef int process(self, Event evt) except -1:
         cdef int k = self.kind
+        cdef int r
         cdef Message m
         if k == K_DATA:
             if isinstance(evt, Data):
