@@ -136,17 +136,14 @@ def test_fork_join_timeout_ends_the_forks_and_the_stream():
     assert ended_forks == []                             # shut down, not fed an end
 
 
-def test_fork_race_first_answer_wins_and_the_others_are_ended():
-    ended_forks = []
-
+def test_fork_race_first_answer_wins():
     async def main():
         async def answer(m):
             await asyncio.sleep(ctx.item)
             return Message('after %s' % ctx.item)
 
         p, c = pipeline(lambda p: p.fork_race(lambda q: q.on_start(lambda item: setattr(ctx, 'item', item))
-                                              .replace_message(answer)
-                                              .handle_stream_end(lambda e: ended_forks.append(ctx.item)),
+                                              .replace_message(answer),
                                               count=[0.2, 0.01, 0.1]), item=None)
         feed(p, [MessageStart(), Data(b'q'), MessageEnd()])
         await until(lambda: any(isinstance(e, MessageEnd) for e in c.events))
@@ -154,6 +151,36 @@ def test_fork_race_first_answer_wins_and_the_others_are_ended():
         return c.events
 
     assert summary(asyncio.run(main())) == [('start', None), ('data', b'after 0.01'), ('end', None)]
+
+
+def test_fork_race_losers_are_ended_their_connections_closed():
+    async def main():
+        connected, closed = asyncio.Event(), asyncio.Event()
+
+        async def upstream(reader, writer):          # a slow upstream: reads, never answers
+            connected.set()
+            while await reader.read(100):
+                pass
+            closed.set()
+            writer.close()
+
+        server = await asyncio.start_server(upstream, '127.0.0.1', 0)
+        port = server.sockets[0].getsockname()[1]
+
+        async def fast(d):
+            await connected.wait()                   # the loser is connected before the winner answers
+            return b'fast answer'
+
+        p, c = pipeline(lambda p: p.fork_race(['slow', 'fast']).to(lambda q: q
+            .on_start(lambda item: setattr(ctx, 'item', item))
+            .branch(lambda: ctx.item == 'fast', lambda r: r.replace_data(fast),
+                    lambda r: r.connect('127.0.0.1:%d' % port))), item=None)
+        feed(p, [Data(b'question')])
+        await asyncio.wait_for(closed.wait(), 2)
+        server.close()
+        return c.events
+
+    assert summary(asyncio.run(main())) == [('data', b'fast answer')]
 
 
 def test_fork_race_where_every_fork_fails_ends_with_the_last_failure():
