@@ -115,13 +115,19 @@ pipy().listen('127.0.0.1:{p_insert}').insert(b'>> ')
 pipy().listen('127.0.0.1:{p_dummy}').dummy()
 
 # -- whole bodies
+sizes = []
+pipy().listen('127.0.0.1:{p_body_seen}').demux_http().to(lambda p: p
+    .handle_message_body(lambda d: sizes.append(len(d)))
+    .replace_message(lambda m: Message('seen %d bytes' % sizes[-1])))
+
 pipy().listen('127.0.0.1:{p_body}').demux_http().to(lambda p: p
     .replace_message_body(lambda d: d.to_bytes().upper(), size_limit=16)
     .replace_message(lambda m: Message(m.body)))
 '''
 
 PORT_NAMES = ('p_branch', 'p_branch_body', 'p_link', 'p_pipe', 'p_join', 'p_race', 'p_flaky', 'p_replay',
-              'p_replay_limit', 'p_repeat', 'p_loop', 'p_swap', 'p_greet', 'p_insert', 'p_dummy', 'p_body')
+              'p_replay_limit', 'p_repeat', 'p_loop', 'p_swap', 'p_greet', 'p_insert', 'p_dummy', 'p_body',
+              'p_body_seen')
 
 
 class FlowServer(ScriptOnPorts):

@@ -5,6 +5,8 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import RawClient
 from test.helpers.streams import KINDS, ended, feed, sample_stream, summary, until
 
 
@@ -88,6 +90,17 @@ def test_handle_message_body_gets_each_whole_body():
     feed(p, events)
     assert bodies == [b'abcd', b'']
     assert all(a is b for a, b in zip(c.events, events)) and len(c.events) == len(events)
+
+
+def test_handle_message_body_over_http(flow):
+    body = b'chunk' * 1000
+    head = b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+    with RawClient(flow.p_body_seen) as c:
+        c.send(head)
+        for i in range(0, len(body), 1000):              # the body in several reads
+            c.send(b'%x\r\n%s\r\n' % (1000, body[i:i + 1000]))
+        c.send(b'0\r\n\r\n')
+        assert c.read_response().body == b'seen 5000 bytes'
 
 
 def test_handle_message_body_past_size_limit():
