@@ -25,6 +25,7 @@ cdef class Filter
 cdef class LayoutRef
 cdef class PipelineLayout
 cdef class Pipeline
+cdef class EventBuffer
 cdef class Endpoint
 cdef class HttpLimits
 cdef class Headers
@@ -54,6 +55,19 @@ cdef class ForkFilter
 cdef class UseFilter
 cdef class ChainFilter
 cdef class WaitFilter
+cdef class PipeFilter
+cdef class PipeNextFilter
+cdef class ForkOutput
+cdef class LoopFilter
+cdef class LoopOutput
+cdef class RepeatFilter
+cdef class RepeatOutput
+cdef class ReplayFilter
+cdef class Hub
+cdef class SwapFilter
+cdef class OnStartFilter
+cdef class InsertFilter
+cdef class DummyFilter
 cdef class MessageEncoder
 cdef class DecodeHTTP
 cdef class EncodeHTTP
@@ -105,6 +119,7 @@ include "core/pipeline.pxd"
 include "core/endpoint.pxd"
 include "core/wbuf.pxd"
 include "core/heap.pxd"
+include "core/event_buffer.pxd"
 include "codecs/http_parse.pxd"
 include "codecs/http_head.pxd"
 include "codecs/http_encode.pxd"
@@ -124,6 +139,14 @@ include "filters/branch.pxd"
 include "filters/fork.pxd"
 include "filters/use.pxd"
 include "filters/wait.pxd"
+include "filters/pipe.pxd"
+include "filters/loop.pxd"
+include "filters/repeat.pxd"
+include "filters/replay.pxd"
+include "filters/swap.pxd"
+include "filters/on_start.pxd"
+include "filters/insert.pxd"
+include "filters/dummy.pxd"
 include "filters/http_codec.pxd"
 include "filters/http_server.pxd"
 include "filters/serve_http.pxd"

@@ -19,6 +19,10 @@ _Replacement = Any
 DEFAULT_MESSAGE_SIZE_LIMIT: Final[int]
 """The most body bytes handle_message/replace_message collect into a Message, by default (16 MiB)."""
 
+DEFAULT_BUFFER_LIMIT: Final[int]
+"""The most bytes of a stream the flow filters (link, pipe, swap, fork_join, loop, repeat, replay) keep, by default
+(1 MiB)."""
+
 KIND_NAMES: Final[tuple[str, ...]]
 """The event kinds of the handle_* and replace_* filters, by their `kind` index."""
 
@@ -325,9 +329,20 @@ class Pipeline(EventTarget):
     """One running instance of a layout."""
 
     context: Context
+    start_args: Any
     def close(self) -> None: ...
     @property
     def name(self) -> str: ...
+
+
+class EventBuffer:
+    """Events kept in order, with the bytes of their Data counted against a limit."""
+
+    def __len__(self) -> int: ...
+
+
+class BufferLimitError(Exception):
+    """What a filter reports when a stream's events are more than it may keep."""
 
 
 class Endpoint(Filter):
@@ -346,7 +361,8 @@ class CallbackFilter(Filter):
 class HandleFilter(CallbackFilter):
     """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
 
-    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...) -> None: ...
+    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...,
+                 truncate: bool = False) -> None: ...
 
 
 class ReplaceFilter(CallbackFilter):
@@ -366,23 +382,124 @@ class PrintFilter(Filter):
 
 
 class LinkFilter(Filter):
-    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here."""
+    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here. With a
+    callable, the stream's first event asks it for the name; None means not yet: the events wait for the next ask."""
 
-    def __init__(self, target: LayoutRef) -> None: ...
+    def __init__(self, target: LayoutRef | None, name_fn: Callable[[], object] | None = None,
+                 named: Mapping[str, PipelineLayout] | None = None, buffer_limit: int = ...) -> None: ...
+
+
+class PipelineNotFound(LookupError):
+    """A pipeline named at run time (link, pipe) that the script does not define."""
 
 
 class BranchFilter(Filter):
-    """branch(cond1, pipeline1, ..., default): on the stream's first event, picks the first pipeline whose
-    condition is true; None as a pipeline passes the stream straight on."""
+    """branch(cond1, pipeline1, cond2, pipeline2, ..., default): on the stream's first event, picks the first
+    pipeline whose condition is true (a condition is a callable or a plain value); None as a pipeline passes the
+    stream straight on. In the message modes the choice waits for the first MessageStart or the first whole
+    message, which a callable condition is given."""
 
     def __init__(self, conditions: Iterable[_PerStream], targets: Iterable[LayoutRef | None],
-                 default: LayoutRef | None) -> None: ...
+                 default: LayoutRef | None, mode: int = 0, size_limit: int = ...) -> None: ...
+
+
+class PipeFilter(Filter):
+    """pipe(target, target_map=None, args=None): the stream goes through the pipeline target names (or the chain a
+    list of them makes); a callable target is given the stream's first event and returns a name, a list of names,
+    or None to wait for the next event. Its output goes on from here."""
+
+    def __init__(self, target: Any, target_map: dict[str, LayoutRef] | None = None,
+                 named: Mapping[str, PipelineLayout] | None = None, args: Any = None,
+                 buffer_limit: int = ...) -> None: ...
+
+
+class PipeNextFilter(ChainFilter):
+    """pipe_next(): in a pipeline of the chain pipe() started with a list, goes on to the next pipeline of the list;
+    after the last one (or outside a chain), passes the stream on."""
 
 
 class ForkFilter(Filter):
-    """fork(count=1): copies the stream into count sub-pipelines whose output is dropped."""
+    """fork(count=1): copies the stream into count (an int, a list, or a callable giving either) sub-pipelines whose
+    output is dropped; the stream itself goes on unchanged. With a list, each fork gets its item as its start
+    argument (on_start) and a copy of the stream's context variables."""
 
-    def __init__(self, target: LayoutRef, count: _PerStream = 1) -> None: ...
+    def __init__(self, target: LayoutRef, count: _PerStream = 1, mode: int = 0, buffer_limit: int = ...,
+                 timeout: float | None = None) -> None: ...
+
+
+class ForkOutput(EventTarget):
+    """Where a fork's output goes in fork_join and fork_race: back to its filter, with the fork's number."""
+
+
+class LoopFilter(Filter):
+    """loop(): the stream goes into a sub-pipeline; everything it outputs goes on from here and is fed back into it."""
+
+    def __init__(self, target: LayoutRef, buffer_limit: int = ...) -> None: ...
+
+
+class LoopOutput(EventTarget): ...
+
+
+class RepeatFilter(Filter):
+    """repeat(condition): sends the stream through the sub-pipeline; when it ends, condition(StreamEnd) decides
+    whether a new instance runs the recorded stream again (true) or the end goes on (false). The condition may
+    return an awaitable. Input past buffer_limit bytes is not recorded: asking to run again then ends the stream
+    with BufferOverflow."""
+
+    def __init__(self, target: LayoutRef, condition: Callable[[StreamEnd], object],
+                 buffer_limit: int = ...) -> None: ...
+    def finish_overflow(self) -> int: ...
+
+
+class RepeatOutput(EventTarget): ...
+
+
+class ReplayFilter(RepeatFilter):
+    """replay(delay=0, max_replays=3, buffer_limit=1 MiB): sends the stream through the sub-pipeline, recording it;
+    when the sub-pipeline ends with StreamEnd('Replay'), a new instance gets the recorded stream after delay seconds.
+    Past max_replays, the StreamEnd('Replay') goes on, reported as an error."""
+
+    def __init__(self, target: LayoutRef, delay: _PerStream = 0, max_replays: int | None = 3,
+                 buffer_limit: int = ...) -> None: ...
+
+
+class ReplayLimitReached(Exception):
+    """A replay asked for after the last one max_replays allows."""
+
+
+class Hub:
+    """A meeting point for swap(): every event one party sends goes to each of the others."""
+
+    name: Any
+    def __init__(self, name: object = None) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class SwapFilter(Filter):
+    """swap(hub): joins the stream to a hub (a Hub, a hub's name, or a callable giving either; None means not yet:
+    the events wait and it is asked again at the next one). Its events go to the other parties; what they send is
+    this filter's output."""
+
+    def __init__(self, hub: Any, hubs: dict[str, Hub] | None = None, buffer_limit: int = ...) -> None: ...
+
+
+class OnStartFilter(CallbackFilter):
+    """on_start(callback or events): when the pipeline starts, what callback(start argument) returns (or the value
+    itself) goes through the pipeline before its first event: an event, a Message, bytes or str, a list of these,
+    None, or an awaitable of one (the stream's events wait for it)."""
+
+    def __init__(self, fn: Any, takes_arg: bool = True) -> None: ...
+
+
+class InsertFilter(CallbackFilter):
+    """insert(events or callable): when the stream's first event arrives, what callable() returns (or the value
+    itself) goes out before it: an event, a Message, bytes or str, a list of these, None, or an awaitable of one."""
+
+    def __init__(self, fn: Any) -> None: ...
+
+
+class DummyFilter(Filter):
+    """dummy(): drops every event except StreamEnd."""
 
 
 class UseFilter(Filter):
