@@ -29,7 +29,12 @@ class PipelineBuilder:
         HTTP server is answering a request; 0 for none), linger_time (30) and linger_timeout (5): how long, and with
         how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
         answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
-        serve TLS on the port)."""
+        serve TLS on the port). protocol='udp' (default 'tcp'): each peer address is a stream of datagram
+        messages, ended after idle_timeout without a datagram either way; max_peers (10000) caps the streams at
+        once, datagrams from further new peers being dropped with a log line."""
+        if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
+            raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
+                              *caller_location())
         try:
             address, port = parse_address(port)
         except ValueError as e:

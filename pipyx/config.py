@@ -17,9 +17,11 @@ from .filters.link import LinkMixin
 from .filters.mqtt_codec import MqttCodecMixin
 from .filters.mux_http import MuxHttpMixin
 from .filters.proxy_cache import ProxyCacheMixin
+from .filters.proxy_protocol import ProxyProtocolMixin
 from .filters.replace import ReplaceMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
+from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
@@ -31,7 +33,7 @@ class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin,
+        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Where a stream goes

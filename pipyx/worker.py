@@ -6,7 +6,7 @@ import logging
 import signal
 import socket
 
-from ._native import ListenerState
+from ._native import ListenerState, UdpListenerState
 from .address import format_address
 from .errors import ScriptError
 from .memory import IdleReclaim
@@ -52,11 +52,46 @@ def listening_socket(host, port, reuse_port):
     return sock
 
 
+def listener_key(address, port, layout):
+    """The key of a listener in Worker.listeners: (address, port) for TCP, (address, port, 'udp') for UDP, so that one
+    port number may serve both."""
+    udp = (layout.listen_options or {}).get('protocol', 'tcp') == 'udp'
+    return (address, port, 'udp') if udp else (address, port)
+
+
+def format_key(key):
+    return '%s:%d' % key[:2] + ('/udp' if len(key) > 2 else '')
+
+
+def udp_socket(host, port, reuse_port):
+    """The bound datagram socket of a UDP listener."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, 'cannot listen on %s/udp: %s' % (format_address(host, port), e.strerror)) from None
+    return sock
+
+
 def listener_timeouts(layout):
     """(idle_timeout, linger_time, linger_timeout) from a listen()'s options, defaults where not given."""
     options = layout.listen_options or {}
     return tuple(float(options.get(name, default) or 0)
                  for name, default in (('idle_timeout', 60.0), ('linger_time', 30.0), ('linger_timeout', 5.0)))
+
+
+def udp_options(layout):
+    """(idle_timeout, max_peers) of a UDP listen(), defaults where not given."""
+    options = layout.listen_options or {}
+    return float(options.get('idle_timeout', 60.0) or 0), int(options.get('max_peers', 10000))
 
 
 class Worker:
@@ -121,7 +156,7 @@ class Worker:
 
     def addresses(self):
         """The listening addresses as 'host:port' strings, for reports."""
-        return ['%s:%d' % key for key in self.listeners]
+        return [format_key(key) for key in self.listeners]
 
     async def apply(self, program):
         """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a
@@ -141,7 +176,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         wanted = {}
         for address, port, layout in program.listens:
-            wanted[(address, port)] = layout
+            wanted[listener_key(address, port, layout)] = layout
         opened = {}
         try:
             for key, layout in wanted.items():
@@ -154,7 +189,11 @@ class Worker:
         for key, layout in wanted.items():
             if key in opened:
                 self.listeners[key] = opened[key]
-                log.info('listening on %s:%d', *key)
+                log.info('listening on %s', format_key(key))
+            elif len(key) > 2:
+                server, state = self.listeners[key]
+                state.layout = layout
+                state.idle_timeout, state.max_peers = udp_options(layout)
             else:
                 server, state = self.listeners[key]
                 state.layout = layout
@@ -163,9 +202,11 @@ class Worker:
             server, state = self.listeners.pop(key)
             server.close()
             state.drain()
-            log.info('stopped listening on %s:%d', *key)
+            log.info('stopped listening on %s', format_key(key))
 
     async def open(self, loop, key, layout):
+        if len(key) > 2:
+            return await self.open_udp(loop, key, layout)
         options = layout.listen_options or {}
         state = ListenerState(layout, *listener_timeouts(layout))
         state.loop = loop
@@ -190,6 +231,19 @@ class Worker:
             except OSError:
                 pass
         return server, state
+
+    async def open_udp(self, loop, key, layout):
+        # The listener state is the port's datagram protocol and, for the worker, its server too (close()).
+        options = layout.listen_options or {}
+        state = UdpListenerState(layout, *udp_options(layout))
+        state.loop = loop
+        sock = udp_socket(key[0], key[1], bool(options.get('reuse_port', self.reuse_port)))
+        try:
+            await loop.create_datagram_endpoint(state, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return state, state
 
     async def drain(self):
         loop = asyncio.get_running_loop()
