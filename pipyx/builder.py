@@ -30,8 +30,9 @@ class PipelineBuilder:
         how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
         answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
         serve TLS on the port). protocol='udp' (default 'tcp'): each peer address is a stream of datagram
-        messages, ended after idle_timeout without a datagram either way; max_peers (10000) caps the streams at
-        once, datagrams from further new peers being dropped with a log line."""
+        messages, ended after idle_timeout without a datagram either way; max_peers (10000, at most half the
+        descriptor limit) caps the streams at once, datagrams from further new peers being dropped with a log
+        line."""
         if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
             raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
                               *caller_location())

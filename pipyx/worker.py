@@ -3,6 +3,7 @@ import asyncio
 import gc
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 
@@ -89,9 +90,15 @@ def listener_timeouts(layout):
 
 
 def udp_options(layout):
-    """(idle_timeout, max_peers) of a UDP listen(), defaults where not given."""
+    """(idle_timeout, max_peers) of a UDP listen(), defaults where not given. max_peers defaults to 10000, or to half
+    the descriptor limit when that is lower: a relay opens a socket per peer, and a flood that ran the process out of
+    descriptors would fail every other connection too (and log each failure) instead of being dropped quietly."""
     options = layout.listen_options or {}
-    return float(options.get('idle_timeout', 60.0) or 0), int(options.get('max_peers', 10000))
+    max_peers = options.get('max_peers')
+    if max_peers is None:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        max_peers = 10000 if soft == resource.RLIM_INFINITY or soft <= 0 else min(10000, max(soft // 2, 1))
+    return float(options.get('idle_timeout', 60.0) or 0), int(max_peers)
 
 
 class Worker:

@@ -8,11 +8,16 @@ cdef class AcceptProxyProtocol(Filter):
     cdef ProxyHeaderParser parser
     cdef Pipeline sub
     cdef bint refused
+    cdef list held                       # the stream's events while an awaited on_header runs
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
     cdef int header_read(self) except -1
+    cdef int accept(self, object ok, bytes rest) except -1
     cdef int refuse(self, str why) except -1
+    cdef void drain(self)
+    cdef bint busy(self)
+    cdef bint input_unread(self)
     cdef void shutdown(self)
 
 

@@ -56,6 +56,9 @@ cdef class AcceptProxyProtocol(Filter):
             return self.sub.on_event(evt)
         if self.refused:
             return 0
+        if self.held is not None:
+            self.held.append(evt)
+            return 0
         if isinstance(evt, Data):
             if self.parser is None:
                 self.parser = ProxyHeaderParser(self.max_header_size)
@@ -75,18 +78,47 @@ cdef class AcceptProxyProtocol(Filter):
         cdef Context c = self.pipeline.context
         self.parser = None
         c.inbound = ProxiedInbound(p.header, c.inbound)
+        ok = None
         if self.on_header is not None:
             try:
                 ok = self.call(self.on_header, p.header)
             except Exception as e:
                 self.refused = True
                 return self.fail_stream(e)
-            if ok is False:
-                return self.refuse('refused by on_header: %r' % (p.header,))
+            if is_awaitable(ok):
+                self.held = [Data.wrap(p.rest)] if p.rest else []
+                self.spawn(ok, self._decided)
+                return 0
+        return self.accept(ok, p.rest)
+
+    cdef int accept(self, object ok, bytes rest) except -1:
+        if ok is False:
+            return self.refuse('refused by on_header: %r' % (self.pipeline.context.inbound.proxy_header,))
         self.sub = self.sub_pipeline(self.target, self.next)
-        if p.rest:
-            self.sub.on_event(Data.wrap(p.rest))
+        if rest:
+            self.sub.on_event(Data.wrap(rest))
         return 0
+
+    def _decided(self, task):
+        held, self.held = self.held, None
+        if self.refused or task.cancelled():
+            return                            # the stream went away meanwhile
+        dispatch_begins()
+        try:
+            try:
+                ok = task.result()
+            except Exception as e:
+                self.refused = True
+                self.fail_stream(e)
+                return
+            self.accept(ok, None)
+            for e in held:
+                self.on_event(<Event>e)
+        except Exception as e:
+            self.refused = True
+            self.fail_stream(e)
+        finally:
+            dispatch_ends()
 
     cdef int refuse(self, str why) except -1:
         self.refused = True
@@ -96,7 +128,21 @@ cdef class AcceptProxyProtocol(Filter):
             ' from %s:%s' % (info.remote_address, info.remote_port) if info is not None else '', why))
         return self.output(StreamEnd('ProtocolError'))
 
+    # First in a connection's pipeline, this filter answers for its sub-pipeline once the header is read (an HTTP
+    # server behind a PROXY header is still an HTTP server to the listener).
+    cdef void drain(self):
+        if self.sub is not None:
+            self.sub.drain()
+
+    cdef bint busy(self):
+        return self.sub is not None and self.sub.busy()
+
+    cdef bint input_unread(self):
+        return self.sub is None or self.sub.input_unread()
+
     cdef void shutdown(self):
+        self.refused = True
+        self.held = None
         if self.sub is not None:
             self.sub.shutdown()
 

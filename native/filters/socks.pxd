@@ -8,11 +8,17 @@ cdef class AcceptSocks(Filter):
     cdef SocksServer server
     cdef Pipeline sub
     cdef bint refused
+    cdef int waiting                     # the question an awaited callback is answering
+    cdef list held                       # the stream's events meanwhile
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
     cdef int answer(self, int r) except -1
+    cdef int decide(self, int r, object ok) except? -2
     cdef int refuse(self, str why) except -1
+    cdef void drain(self)
+    cdef bint busy(self)
+    cdef bint input_unread(self)
     cdef void shutdown(self)
 
 

@@ -44,6 +44,9 @@ cdef class AcceptSocks(Filter):
             return self.sub.on_event(evt)
         if self.refused:
             return 0
+        if self.held is not None:
+            self.held.append(evt)
+            return 0
         if isinstance(evt, Data):
             if self.server is None:
                 self.server = SocksServer(self.auth is not None)
@@ -65,11 +68,14 @@ cdef class AcceptSocks(Filter):
                     ok = True if self.on_connect is None else self.call0(lambda: self.on_connect(host, port, user))
             except Exception as e:
                 self.refused = True
-                out = s.take_output()
-                if out:
-                    self.output(Data.wrap(out))
                 return self.fail_stream(e)
-            r = s.accept_auth(bool(ok)) if r == SOCKS_CHECK_AUTH else s.accept_connect(bool(ok))
+            if is_awaitable(ok):
+                # (a login checked against a database, say): the stream waits, holding what comes meanwhile
+                self.waiting = r
+                self.held = []
+                self.spawn(ok, self._decided)
+                return 0
+            r = self.decide(r, ok)
         out = s.take_output()
         if r == SOCKS_FAILED:
             if out:
@@ -85,6 +91,33 @@ cdef class AcceptSocks(Filter):
                 self.sub.on_event(Data.wrap(rest))
         return 0
 
+    cdef int decide(self, int r, object ok) except? -2:
+        return self.server.accept_auth(bool(ok)) if r == SOCKS_CHECK_AUTH else self.server.accept_connect(bool(ok))
+
+    def _decided(self, task):
+        held, self.held = self.held, None
+        if self.refused or self.server is None or task.cancelled():
+            return                            # the stream went away meanwhile
+        dispatch_begins()
+        try:
+            try:
+                ok = task.result()
+            except Exception as e:
+                self.refused = True
+                self.fail_stream(e)
+                return
+            self.answer(self.decide(self.waiting, ok))
+            for i in range(len(held)):
+                if self.held is not None:     # waiting again (a login, then the CONNECT): keep the order
+                    self.held.extend(held[i:])
+                    break
+                self.on_event(<Event>held[i])
+        except Exception as e:
+            self.refused = True
+            self.fail_stream(e)
+        finally:
+            dispatch_ends()
+
     cdef int refuse(self, str why) except -1:
         self.refused = True
         self.server = None
@@ -93,7 +126,21 @@ cdef class AcceptSocks(Filter):
             ' %s:%s' % (info.remote_address, info.remote_port) if info is not None else '', why))
         return self.output(StreamEnd('ProtocolError'))
 
+    # First in a connection's pipeline, this filter answers for its sub-pipeline once the handshake is over (an HTTP
+    # server behind a SOCKS handshake is still an HTTP server to the listener).
+    cdef void drain(self):
+        if self.sub is not None:
+            self.sub.drain()
+
+    cdef bint busy(self):
+        return self.sub is not None and self.sub.busy()
+
+    cdef bint input_unread(self):
+        return self.sub is None or self.sub.input_unread()
+
     cdef void shutdown(self):
+        self.refused = True
+        self.held = None
         if self.sub is not None:
             self.sub.shutdown()
 

@@ -182,3 +182,47 @@ pipy().listen('127.0.0.1:%d').connect_proxy_protocol(1, addresses=lambda: (('192
     ).to(lambda p: p.connect('127.0.0.1:%d'))
 ''' % (port, nginx), port=port, args=FAST_STOP)
     assert raw_exchange(port, REQUEST).endswith(b'\r\n\r\n192.0.2.50:4321\n')
+
+
+def test_http_keep_alive_behind_the_header_and_an_awaited_on_header(run_pipyx):
+    # the HTTP server behind the header is still the connection's: keep-alive, and one header for all requests
+    port = free_port()
+    p = run_pipyx('''
+import asyncio
+from pipyx import pipy, ctx, Message
+
+async def on_header(h):
+    await asyncio.sleep(0.05)
+    return h.source_port != 666
+
+pipy().listen('127.0.0.1:%d').accept_proxy_protocol(on_header).to(
+    lambda p: p.serve_http(lambda req: Message('%%s %%s\\n' %% (ctx.inbound.remote_address, req.head.path))))
+''' % port, port=port, args=FAST_STOP)
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+        s.sendall(encode_proxy_header(1, ('203.0.113.9', 1111), ('10.0.0.1', 80)) +
+                  b'GET /a HTTP/1.1\r\nHost: x\r\n\r\n')             # sent while on_header is still running
+        first = s.recv(65536)
+        s.sendall(b'GET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+        second = s.recv(65536)
+    assert first.startswith(b'HTTP/1.1 200') and first.endswith(b'203.0.113.9 /a\n'), first
+    assert second.endswith(b'203.0.113.9 /b\n'), second
+    assert raw_exchange(port, encode_proxy_header(1, ('203.0.113.9', 666), ('10.0.0.1', 80)) + REQUEST) == b''
+    wait_for(lambda: warnings(p), 3.0, 'a log line')
+    assert len(warnings(p)) == 1 and 'refused by on_header' in warnings(p)[0]
+
+
+def test_a_slow_answer_behind_the_header_is_not_idle(run_pipyx):
+    # the listener asks the first filter whether the quiet connection is busy: it answers for its HTTP server
+    port = free_port()
+    run_pipyx('''
+import asyncio
+from pipyx import pipy, Message
+
+async def slow(req):
+    await asyncio.sleep(1.2)
+    return Message('late but here\\n')
+
+pipy().listen('127.0.0.1:%d', idle_timeout=0.3).accept_proxy_protocol().to(lambda p: p.serve_http(slow))
+''' % port, port=port, args=FAST_STOP)
+    out = raw_exchange(port, encode_proxy_header(1, ('10.1.1.1', 5), ('10.0.0.1', 80)) + REQUEST)
+    assert out.startswith(b'HTTP/1.1 200') and out.endswith(b'late but here\n'), out

@@ -142,3 +142,85 @@ def test_connect_socks_through_a_socks5_proxy(run_pipyx, backend):
     assert len(w) == 2, w
     assert any("wrong username or password for 'alice'" in line for line in w)
     assert any("connect_socks to localhost:%d: the proxy refused username 'alice'" % backend in line for line in w)
+
+
+def socks5_connect(port, host, target_port):
+    """A socket through the SOCKS5 server on port to host:target_port, the handshake done with SocksClient."""
+    from pipyx._native import SocksClient
+    s = socket.create_connection(('127.0.0.1', port), timeout=10)
+    c = SocksClient(host, target_port)
+    s.sendall(c.start())
+    while True:
+        r = c.feed(s.recv(4096))
+        out = c.take_output()
+        if out:
+            s.sendall(out)
+        if r == 3:
+            return s
+        assert r == 0, c.error
+
+
+@pytest.mark.skipif(lacks('socat'), reason='socat is not installed')
+def test_large_transfers_both_ways_with_half_close(socks, processes):
+    import hashlib
+    import os
+    # socat runs the command per connection: it reads to our FIN, answers with the hash of what it read and 5 MB,
+    # then closes; pipyx must carry our half-close and then its answer.
+    up = free_port()
+    processes.start(['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr' % up,
+                     'SYSTEM:sha256sum; head -c 5000000 /dev/zero'], port=up, name='socat')
+    payload = os.urandom(4 << 20)
+    with socks5_connect(socks.ports['open'], '127.0.0.1', up) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            got += b
+    line, _, rest = bytes(got).partition(b'\n')
+    assert line.split()[0].decode() == hashlib.sha256(payload).hexdigest()
+    assert len(rest) == 5000000 and rest.count(0) == 5000000
+
+
+ASYNC = '''
+import asyncio
+from pipyx import pipy, socks_target
+
+async def login(user, password):
+    await asyncio.sleep(0.05)                 # a lookup elsewhere
+    return (user, password) == ('alice', 'secret')
+
+async def allow(host, port, user):
+    await asyncio.sleep(0.05)
+    return user == 'alice'
+
+pipy().listen('127.0.0.1:%(port)d').accept_socks(allow, auth=login).to(lambda p: p.connect(socks_target))
+'''
+
+
+def test_awaited_callbacks(run_pipyx, backend):
+    port = free_port()
+    p = run_pipyx(ASYNC % {'port': port}, port=port, args=FAST_STOP)
+    url = 'http://127.0.0.1:%d/echo' % backend
+    assert curl('--socks5', '127.0.0.1:%d' % port, '--proxy-user', 'alice:secret', url).returncode == 0
+    assert curl('--socks5', '127.0.0.1:%d' % port, '--proxy-user', 'alice:nope', url).returncode != 0
+    wait_for(lambda: warnings(p), 3.0, 'a log line')
+    assert len(warnings(p)) == 1 and 'wrong username or password' in warnings(p)[0]
+
+
+def test_an_error_in_on_connect_is_reported_with_its_line(run_pipyx, backend):
+    port = free_port()
+    p = run_pipyx('''
+from pipyx import pipy, socks_target
+
+def allow(host, port, user):
+    return 1 / 0
+
+pipy().listen('127.0.0.1:%d').accept_socks(allow).to(lambda p: p.connect(socks_target))
+''' % port, port=port, args=FAST_STOP)
+    out = curl('--socks5', '127.0.0.1:%d' % port, 'http://127.0.0.1:%d/' % backend)
+    assert out.returncode != 0
+    wait_for(lambda: 'ZeroDivisionError' in p.log(), 3.0, 'the error in the log')
+    assert 'main-0.py:5' in p.log(), p.log()

@@ -161,3 +161,13 @@ def test_connect_udp_to_a_closed_port_ends_the_stream(run_pipyx):
             assert ask(port, b'anyone?', 0.3, sock=s) is None
     wait_for(lambda: 'ConnectionRefused' in p.log(), 3.0, 'the refusal to be logged')
     no_traceback(p.log())
+
+
+def test_an_unknown_protocol_is_a_load_error_with_its_line(run_pipyx):
+    p = run_pipyx('''
+from pipyx import pipy
+
+pipy().listen(9, protocol='sctp').connect('127.0.0.1:9')
+''')
+    assert p.wait(15) != 0
+    assert "main-0.py:4: listen(): protocol is 'tcp' or 'udp', not 'sctp'" in p.log(), p.log()
