@@ -313,7 +313,8 @@ cdef class SocksClient:
                 if self.buf[0] != 5:
                     return self.fail('malformed SOCKS5 reply')
                 if self.buf[1] != 0:
-                    return self.fail('the proxy answered: %s' % S5_REPLY_TEXT.get(self.buf[1], 'error %d' % self.buf[1]))
+                    code = self.buf[1]
+                    return self.fail('the proxy answered: %s' % S5_REPLY_TEXT.get(code, 'error %d' % code))
                 atyp = self.buf[3]
                 if atyp == 1:
                     need = 10

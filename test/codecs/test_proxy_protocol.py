@@ -79,7 +79,7 @@ def test_unknown_and_local_carry_no_addresses():
     (b'PROXY TCP4 1.2.3.4 5.6.7.8 1 2' + b' ' * 80 + b'\r\n', 'longer than 107'),
     (SIG + b'\x31\x11\x00\x0c' + bytes(12), 'version/command'),
     (SIG + b'\x22\x11\x00\x0c' + bytes(12), 'version/command'),
-    (SIG + b'\x21\x11\x00\x05' + bytes(5), 'too short'),                      # a length that lies: no room for the addresses
+    (SIG + b'\x21\x11\x00\x05' + bytes(5), 'too short'),                      # a lying length: no room for addresses
     (SIG + b'\x21\x44\x00\x0c' + bytes(12), 'address family'),
     (SIG + b'\x21\x11\x00\x0e' + bytes(12) + b'\x01\x00', 'garbage after the TLVs'),
     (SIG + b'\x21\x11\x00\x10' + bytes(12) + b'\x04\x00\x09\x00', 'runs past the header'),
