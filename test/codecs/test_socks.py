@@ -159,7 +159,7 @@ def test_socks4_refused_where_a_login_is_required():
     assert s.take_output()[:2] == b'\x00\x5b' and 'password' in s.error
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.booleans(), st.binary(max_size=300), st.lists(st.integers(min_value=0, max_value=300), max_size=5))
 def test_garbage_never_crashes(require_auth, data, cuts):
     s = SocksServer(require_auth)

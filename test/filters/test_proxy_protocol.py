@@ -8,7 +8,7 @@ import pytest
 
 from pipyx._native import encode_proxy_header
 from test.filters.l4_support import haproxy_sending_proxy_v2, nginx_reading_proxy_protocol
-from test.helpers import FAST_STOP, free_port, lacks, wait_for
+from test.helpers import FAST_STOP, Processes, free_port, lacks, wait_for
 
 WHO = '''
 from pipyx import pipy, ctx, Message
@@ -27,11 +27,32 @@ pipy().listen('127.0.0.1:%(port)d').accept_proxy_protocol(on_header).to(lambda p
 '''
 
 
-@pytest.fixture
-def who(run_pipyx):
+class Running:
+    """The module's pipyx as one test sees it: its log since the test began."""
+
+    def __init__(self, proc):
+        self.proc, self.mark = proc, len(proc.log())
+
+    def log(self):
+        return self.proc.log()[self.mark:]
+
+
+@pytest.fixture(scope='module')
+def who_server(tmp_path_factory):
+    d = tmp_path_factory.mktemp('who')
+    held = Processes(d)
     port = free_port()
-    p = run_pipyx(WHO % {'port': port}, port=port, args=FAST_STOP)
-    return port, p
+    (d / 'main.py').write_text(WHO % {'port': port})
+    proc = held.pipyx([str(d / 'main.py')] + FAST_STOP, port=port)
+    yield port, proc
+    held.stop_all()
+
+
+@pytest.fixture
+def who(who_server):
+    port, proc = who_server
+    assert proc.proc.poll() is None, proc.log()[-3000:]
+    return port, Running(proc)
 
 
 def raw_exchange(port, data, timeout=3.0):

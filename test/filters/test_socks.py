@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from test.helpers import FAST_STOP, free_port, json_of, lacks, wait_for, RawClient, req
+from test.helpers import FAST_STOP, Backend, Processes, RawClient, free_port, json_of, lacks, req, wait_for
 
 SERVER = '''
 from pipyx import pipy, socks_target
@@ -25,12 +25,40 @@ pipy().listen('127.0.0.1:%(login)d').accept_socks(allow, auth=login).to(lambda p
 '''
 
 
-@pytest.fixture
-def socks(run_pipyx):
+class Running:
+    """The module's pipyx as one test sees it: its log lines since the test began."""
+
+    def __init__(self, proc, ports):
+        self.proc, self.ports, self.mark = proc, ports, len(proc.log())
+
+    def log(self):
+        return self.proc.log()[self.mark:]
+
+
+@pytest.fixture(scope='module')
+def backend(tmp_path_factory):
+    """One backend_app.py for the module (in place of the one per test)."""
+    b = Backend(tmp_path_factory.mktemp('backend'))
+    yield b.port
+    b.stop()
+
+
+@pytest.fixture(scope='module')
+def socks_server(tmp_path_factory):
+    d = tmp_path_factory.mktemp('socks')
+    held = Processes(d)
     ports = {'open': free_port(), 'login': free_port()}
-    p = run_pipyx(SERVER % ports, port=ports['login'], args=FAST_STOP)
-    p.ports = ports
-    return p
+    (d / 'main.py').write_text(SERVER % ports)
+    proc = held.pipyx([str(d / 'main.py')] + FAST_STOP, port=ports['login'])
+    yield proc, ports
+    held.stop_all()
+
+
+@pytest.fixture
+def socks(socks_server):
+    proc, ports = socks_server
+    assert proc.proc.poll() is None, proc.log()[-3000:]
+    return Running(proc, ports)
 
 
 def warnings(p):
