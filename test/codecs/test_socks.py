@@ -182,3 +182,15 @@ def test_client_takes_garbage_replies_without_crashing(data):
     c = SocksClient('example.com', 80, 'u', 'p')
     c.start()
     assert c.feed(data) in (NEED_MORE, DONE, FAILED)
+
+
+def test_a_client_that_sends_everything_at_once():
+    # greeting, login, request and the first bytes for the target in one write: each decision in turn, nothing lost
+    s = SocksServer(True)
+    data = b'\x05\x01\x02' + b'\x01\x05alice\x06secret' + b'\x05\x01\x00\x03\x0bexample.org\x01\xbb' + b'GET /'
+    assert s.feed(data) == CHECK_AUTH and (s.user, s.password) == ('alice', 'secret')
+    assert s.accept_auth(True) == CHECK_CONNECT and (s.host, s.port, s.user) == ('example.org', 443, 'alice')
+    assert s.accept_connect(True) == DONE
+    assert s.take_output() == b'\x05\x02' + b'\x01\x00' + b'\x05\x00\x00\x01' + bytes(6)
+    assert s.take_rest() == b'GET /'
+    assert s.password is None                    # not kept once checked
