@@ -94,6 +94,13 @@ cdef class ConnectProxyProtocol
 cdef class AcceptSocks
 cdef class SocksReturn
 cdef class ConnectSocks
+cdef class ContentEncoder
+cdef class ContentDecoder
+cdef class CodingFilter
+cdef class CompressFilter
+cdef class CompressHttpOptions
+cdef class CompressHTTP
+cdef class DecompressHTTP
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -113,6 +120,7 @@ include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
 include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
+include "codecs/content_coding.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -138,3 +146,4 @@ include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/proxy_protocol.pxd"
 include "filters/socks.pxd"
+include "filters/compress.pxd"
