@@ -172,3 +172,14 @@ pipy().listen(9, protocol='sctp').connect('127.0.0.1:9')
 ''')
     assert p.wait(15) != 0
     assert "main-0.py:4: listen(): protocol is 'tcp' or 'udp', not 'sctp'" in p.log(), p.log()
+
+
+def test_pipyx_inbound_lists_connections_not_udp_peers(run_pipyx):
+    port = udp_port()
+    p = run_pipyx('''
+from pipyx import pipy, Message, inbound
+pipy().listen('127.0.0.1:%d', protocol='udp').replace_message(lambda m: Message(str(len(inbound()))))
+''' % port, args=FAST_STOP)
+    wait_for(lambda: 'listening' in p.log(), 10.0, 'pipyx to listen')
+    assert ask(port, b'?', 2.0) == b'0'
+    no_traceback(p.log())
