@@ -96,6 +96,18 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class ProxyHeader
+cdef class ProxyHeaderParser
+cdef class SocksServer
+cdef class SocksClient
+cdef class UdpListenerState
+cdef class UdpPeer
+cdef class ConnectUDP
+cdef class AcceptProxyProtocol
+cdef class ConnectProxyProtocol
+cdef class AcceptSocks
+cdef class SocksReturn
+cdef class ConnectSocks
 cdef class ContentEncoder
 cdef class ContentDecoder
 cdef class CodingFilter
@@ -127,10 +139,13 @@ include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
+include "codecs/proxy_protocol.pxd"
+include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
+include "io/udp.pxd"
 include "filters/handle.pxd"
 include "filters/replace.pxd"
 include "filters/debug.pxd"
@@ -158,6 +173,8 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/proxy_protocol.pxd"
+include "filters/socks.pxd"
 include "filters/compress.pxd"
 include "filters/quota.pxd"
 include "filters/throttle_quota.pxd"

@@ -899,6 +899,175 @@ class Connect(Endpoint):
     def resume_writing(self) -> None: ...
 
 
+class UdpListenerState:
+    """The protocol of a listening UDP port and what its streams share: the current layout (swapped on reload),
+    idle_timeout, max_peers and the streams by peer address. The worker keeps it as the port's server too."""
+
+    layout: PipelineLayout
+    idle_timeout: float
+    max_peers: int
+    """Streams at once; datagrams from further new peer addresses are dropped, with a log line every 10 s."""
+    connections: dict[Any, UdpPeer]
+    draining: bool
+    loop: asyncio.AbstractEventLoop | None
+    def __init__(self, layout: PipelineLayout, idle_timeout: float = 60.0, max_peers: int = 10000) -> None: ...
+    def __call__(self) -> UdpListenerState: ...
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def datagram_received(self, data: bytes, addr: Any) -> None: ...
+    def error_received(self, exc: BaseException) -> None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+    def drain(self) -> None:
+        """Stop: every peer's stream ends now."""
+    def abort_all(self) -> None: ...
+    def close(self) -> None:
+        """Closes the port's socket."""
+    @property
+    def sockets(self) -> list[Any]: ...
+
+
+class UdpPeer(EventTarget):
+    """One peer address of a UDP listener: what its stream outputs goes back to it, a message as one datagram."""
+
+
+class ConnectUDP(Filter):
+    """connect(target, protocol='udp'): a connected UDP socket per stream; a message out is one datagram, a datagram
+    in is one message (an asyncio datagram protocol)."""
+
+    address: Any
+    def __init__(self, target: _PerStream, opts: ConnectOptions | None = None) -> None: ...
+    def fail(self, error: str, detail: str | None = None) -> None:
+        """Ends the stream with StreamEnd(error), logging why (detail) unless it is IdleTimeout."""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def datagram_received(self, data: bytes, addr: Any) -> None: ...
+    def error_received(self, exc: BaseException) -> None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+
+
+# -- SOCKS and the PROXY protocol ----------------------------------------------------------------------------------
+
+class ProxyHeader:
+    """What a PROXY protocol header says."""
+
+    version: int
+    command: str
+    """'PROXY', or 'LOCAL' (v2: the proxy's own connection, such as a health check)."""
+    transport: str
+    """'TCP4', 'TCP6', 'UDP4', 'UDP6', 'UNIX', 'UNIX_DGRAM' or 'UNKNOWN'."""
+    source_address: str | None
+    source_port: int | None
+    destination_address: str | None
+    destination_port: int | None
+    tlvs: dict[int, bytes]
+    def __init__(self, version: int = 1, command: str = 'PROXY', transport: str = 'UNKNOWN',
+                 source_address: str | None = None, source_port: int | None = None,
+                 destination_address: str | None = None, destination_port: int | None = None,
+                 tlvs: dict[int, bytes] | None = None) -> None: ...
+
+
+class ProxyHeaderParser:
+    """Reads one PROXY protocol header (v1 or v2) from the start of a stream, in pieces split anywhere."""
+
+    max_size: int
+    header: ProxyHeader | None
+    error: str | None
+    rest: bytes
+    """The bytes that followed the header."""
+    def __init__(self, max_size: int = 4096) -> None: ...
+    def feed(self, data: bytes) -> int:
+        """0 while more is needed, 1 once the header is read, -1 when the stream does not start with a valid one."""
+
+
+def encode_proxy_header(version: int, source: tuple[str, int] | None, destination: tuple[str, int] | None,
+                        transport: str | None = None, tlvs: Any = None) -> bytes:
+    """A PROXY protocol header (None addresses: v1 UNKNOWN, v2 LOCAL); tlvs for v2: {type: bytes}."""
+
+
+class ProxiedInbound(InboundInfo):
+    """ctx.inbound after accept_proxy_protocol: the addresses the header gives; proxy_header and via (the
+    InboundInfo of the connection it came over)."""
+
+    proxy_header: ProxyHeader
+    via: InboundInfo | None
+    def __init__(self, h: ProxyHeader, via: InboundInfo | None) -> None: ...
+    @property
+    def tlvs(self) -> dict[int, bytes]: ...
+
+
+class SocksServer:
+    """The server side of a SOCKS4/4a/5 handshake, sans-I/O. feed() returns 0 (more needed), 1 (check the login:
+    accept_auth()), 2 (check the CONNECT: accept_connect()) or -1 (failed: error)."""
+
+    require_auth: bool
+    version: int
+    host: str | None
+    port: int
+    user: str | None
+    password: str | None
+    error: str | None
+    def __init__(self, require_auth: bool = False) -> None: ...
+    def feed(self, data: bytes) -> int: ...
+    def accept_auth(self, ok: bool) -> int:
+        """The answer to 1; returns what feed() would for the bytes already held."""
+    def accept_connect(self, ok: bool) -> int:
+        """3 when allowed, -1 when refused."""
+    def take_output(self) -> bytes:
+        """What to send the client now."""
+    def take_rest(self) -> bytes:
+        """After the CONNECT: the bytes that followed the request."""
+
+
+class SocksClient:
+    """The client side of a SOCKS5 CONNECT, sans-I/O: start() gives the greeting; feed() returns 0 (more needed), 3
+    (connected) or -1 (failed: error)."""
+
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    error: str | None
+    def __init__(self, host: str, port: int, user: str | None = None, password: str | None = None) -> None: ...
+    def start(self) -> bytes: ...
+    def feed(self, data: bytes) -> int: ...
+    def take_output(self) -> bytes: ...
+    def take_rest(self) -> bytes: ...
+
+
+def socks_target() -> tuple[str, int] | None:
+    """The (host, port) the SOCKS client asked accept_socks for, in the stream whose callback runs."""
+
+
+class AcceptProxyProtocol(Filter):
+    """accept_proxy_protocol(): reads the PROXY header into ctx.inbound, then the stream goes to the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, on_header: Callable[[ProxyHeader], Any] | None = None,
+                 max_header_size: int = 4096) -> None: ...
+
+
+class ConnectProxyProtocol(Filter):
+    """connect_proxy_protocol(version): a PROXY header, then the stream, into the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, version: int = 1, addresses: Callable[[], Any] | None = None,
+                 tlvs: Any = None) -> None: ...
+
+
+class AcceptSocks(Filter):
+    """accept_socks(on_connect): the server side of a SOCKS handshake, then the stream to the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, on_connect: Callable[[str, int, str | None], Any] | None = None,
+                 auth: Callable[[str, str], Any] | None = None) -> None: ...
+
+
+class SocksReturn(EventTarget):
+    """Takes what connect_socks's sub-pipeline outputs back to its filter."""
+
+
+class ConnectSocks(Filter):
+    """connect_socks(address): a SOCKS5 CONNECT through the sub-pipeline, then the stream."""
+
+    def __init__(self, target: LayoutRef, address: _PerStream, user: str | None = None, password: str | None = None,
+                 buffer_limit: int = 1048576) -> None: ...
+
+
 # -- tunnels -----------------------------------------------------------------------------------------------------
 
 class TunnelOptions:

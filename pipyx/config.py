@@ -24,11 +24,13 @@ from .filters.on_start import OnStartMixin
 from .filters.pipe import PipeMixin
 from .filters.proxy_cache import ProxyCacheMixin
 from .filters.repeat import RepeatMixin
+from .filters.proxy_protocol import ProxyProtocolMixin
 from .filters.replace import ReplaceMixin
 from .filters.replay import ReplayMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
 from .filters.swap import SwapMixin
+from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
@@ -41,7 +43,7 @@ class Configuration(
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
         CompressMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin,
+        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Where a stream goes
