@@ -82,6 +82,12 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class TlsContext
+cdef class TlsSession
+cdef class TlsFilter
+cdef class TlsSubOutput
+cdef class AcceptTLS
+cdef class ConnectTLS
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -102,6 +108,7 @@ include "codecs/tunnel_frame.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
+include "io/tls.pxd"
 include "filters/handle.pxd"
 include "filters/replace.pxd"
 include "filters/debug.pxd"
@@ -121,3 +128,5 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/accept_tls.pxd"
+include "filters/connect_tls.pxd"

@@ -21,6 +21,7 @@ from .filters.replace import ReplaceMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
 from .filters.throttle import ThrottleMixin
+from .filters.tls import TlsMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
 from .filters.wait import WaitMixin
@@ -31,7 +32,7 @@ class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin,
+        ConnectMixin, TunnelMixin, TlsMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Where a stream goes
