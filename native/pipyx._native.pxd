@@ -88,6 +88,8 @@ cdef class TlsFilter
 cdef class TlsSubOutput
 cdef class AcceptTLS
 cdef class ConnectTLS
+cdef class TlsHelloParser
+cdef class HandleTlsClientHello
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -105,6 +107,7 @@ include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
+include "codecs/tls_hello.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -130,3 +133,4 @@ include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/accept_tls.pxd"
 include "filters/connect_tls.pxd"
+include "filters/handle_tls_client_hello.pxd"

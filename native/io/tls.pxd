@@ -189,6 +189,7 @@ cdef class TlsFilter(Filter):
     cdef object session_key
     cdef str verify_failure              # a verify callback's or the chain's reason, for the log line
     cdef public object info              # TlsInfo once established
+    cdef object py_obj, py_in, py_out    # MEASUREMENT ONLY: Python's ssl.SSLObject engine
 
     cdef int new_ssl(self) except -1
     cdef int cipher_in(self, Event evt) except -1

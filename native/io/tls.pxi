@@ -231,6 +231,9 @@ cdef class TlsContext:
             SSL_CTX_sess_set_new_cb(c, tls_new_session_cb)
         return 0
 
+    def set_py_engine(self, py):
+        self.options['py_engine'] = py
+
     def lookup(self, name):
         return self.for_name(name)
 
@@ -270,8 +273,8 @@ cdef class TlsSession:
 
 class TlsCertificate:
     """The peer's certificate as a script sees it: subject and issuer (RFC 2253 strings), sans (the subject
-    alternative names, 'DNS:name' / 'IP:addr' / 'email:...' / 'URI:...'), fingerprint (SHA-256, hex), not_after
-    (whether it has expired is OpenSSL's to say: this is for display)."""
+    alternative names, 'DNS:name' / 'IP:addr' / 'email:...' / 'URI:...') and fingerprint (SHA-256 of the DER,
+    hex)."""
     __slots__ = ('subject', 'issuer', 'sans', 'fingerprint')
 
     def __init__(self, subject, issuer, sans, fingerprint):
@@ -499,6 +502,8 @@ cdef class TlsFilter(Filter):
         cdef Py_ssize_t i, n
         if self.closed or self.failed or self.cipher_ended:
             return 0
+        if isinstance(evt, Data) and self.config.options.get('py_engine') is not None:
+            return self.py_cipher_in(<Data>evt)
         if isinstance(evt, Data):
             d = <Data>evt
             if self.ssl == NULL:
@@ -529,6 +534,48 @@ cdef class TlsFilter(Filter):
                 self.release_timer()
                 return self.emit_plain(evt) if not self.plain_sub else self.emit_cipher(evt)
             return self.emit_plain(StreamEnd(err) if err is not None else STREAM_END_OK)
+        return 0
+
+    def py_cipher_in(self, Data d):
+        import ssl
+        if self.py_obj is None:
+            self.py_in, self.py_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+            self.py_obj = self.config.options['py_engine'].wrap_bio(self.py_in, self.py_out, server_side=True)
+        for c in d.chunks():
+            self.py_in.write(c)
+        self.in_cipher += 1
+        try:
+            if not self.established:
+                try:
+                    self.py_obj.do_handshake()
+                    self.established = True
+                    self.info = TlsInfo(None, None, self.py_obj.version(), self.py_obj.cipher()[0], None, False)
+                    self.pipeline.context.tls = self.info
+                    self.sub_output = TlsSubOutput.__new__(TlsSubOutput)
+                    self.sub_output.owner = self
+                    self.sub = self.sub_pipeline(self.target, self.sub_output)
+                except ssl.SSLWantReadError:
+                    pass
+            if self.established:
+                out = None
+                while True:
+                    try:
+                        chunk = self.py_obj.read(16384)
+                    except ssl.SSLWantReadError:
+                        break
+                    if not chunk:
+                        break
+                    if out is None:
+                        out = Data.wrap(chunk)
+                    else:
+                        (<Data>out).append_chunk(chunk)
+                if out is not None:
+                    self.emit_plain(out)
+        finally:
+            self.in_cipher -= 1
+        b = self.py_out.read()
+        if b:
+            self.emit_cipher(Data.wrap(b))
         return 0
 
     cdef int advance(self) except -1:
@@ -593,6 +640,14 @@ cdef class TlsFilter(Filter):
         cdef Py_ssize_t i, n
         cdef int r
         if self.closed or self.failed or self.plain_ended:
+            return 0
+        if isinstance(evt, Data) and self.py_obj is not None:
+            for c in (<Data>evt).chunks():
+                self.py_obj.write(c)
+            if not self.in_cipher:
+                b = self.py_out.read()
+                if b:
+                    self.emit_cipher(Data.wrap(b))
             return 0
         if isinstance(evt, Data):
             d = <Data>evt

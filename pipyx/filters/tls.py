@@ -1,5 +1,5 @@
 """accept_tls, connect_tls and handle_tls_client_hello: TLS as filters (the engine is OpenSSL, see docs/design.md)."""
-from .._native import AcceptTLS, ConnectTLS, TlsContext, TlsError
+from .._native import AcceptTLS, ConnectTLS, HandleTlsClientHello, TlsContext, TlsError
 from ..builder import PipelineBuilder
 from ..errors import ScriptError, caller_location
 
@@ -35,6 +35,12 @@ class TlsMixin(PipelineBuilder):
         """
         config = _context(True, certificate=certificate, trusted=trusted, verify=verify, alpn=alpn,
                           min_version=min_version, max_version=max_version, ciphers=ciphers)
+        import os
+        if os.environ.get('PIPYX_TLS_ENGINE') == 'python':      # MEASUREMENT ONLY
+            import ssl
+            py = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            py.load_cert_chain(certificate['cert'], certificate['key'])
+            config.set_py_engine(py)
         if certificate is None:
             raise ScriptError('accept_tls(): certificate is needed', *caller_location())
         ref = self.sub(target)
@@ -66,3 +72,13 @@ class TlsMixin(PipelineBuilder):
                           min_version=min_version, max_version=max_version, ciphers=ciphers)
         ref = self.sub(target)
         return self.append(ConnectTLS(config, ref, sni, handshake, float(handshake_timeout or 0)))
+
+    def handle_tls_client_hello(self, callback):
+        """Reads the ClientHello a TLS stream starts with, without terminating TLS, and calls callback with a
+        TlsClientHello (sni: the name asked for, or None; alpn: the protocols offered; versions: the TLS versions
+        offered). The stream's bytes wait until the callback has run, then go on untouched, so a branch() or
+        connect() after it can route on what the callback set: an SNI router. A stream that does not start with a
+        ClientHello (plain text, garbage, a hello over 16 KiB) ends with ProtocolError and one log line."""
+        if not callable(callback):
+            raise ScriptError('handle_tls_client_hello(): callback is a function', *caller_location())
+        return self.append(HandleTlsClientHello(callback))
