@@ -76,6 +76,7 @@ cdef extern from "openssl/ssl.h" nogil:
     int SSL_write(SSL* s, const void* buf, int n)
     int SSL_shutdown(SSL* s)
     int SSL_get_shutdown(const SSL* s)
+    int SSL_pending(const SSL* s)
     int SSL_get_error(const SSL* s, int ret)
     int SSL_is_init_finished(const SSL* s)
     int SSL_set_ex_data(SSL* s, int idx, void* p)
@@ -189,7 +190,6 @@ cdef class TlsFilter(Filter):
     cdef object session_key
     cdef str verify_failure              # a verify callback's or the chain's reason, for the log line
     cdef public object info              # TlsInfo once established
-    cdef object py_obj, py_in, py_out    # MEASUREMENT ONLY: Python's ssl.SSLObject engine
 
     cdef int new_ssl(self) except -1
     cdef int cipher_in(self, Event evt) except -1

@@ -97,6 +97,10 @@ cdef int use_pair(SSL_CTX* c, object pair, str what) except -1:
     if cert is None or key is None:
         raise TlsError('%s: both a certificate and its key are needed' % what)
     certs = load_certificates(cert, what + ' cert')
+    if X509_cmp_current_time(X509_get0_notAfter(<X509*><size_t>certs[0])) < 0:
+        for x in certs:
+            X509_free(<X509*><size_t>x)
+        raise TlsError('%s cert: the certificate has expired' % what)
     ERR_clear_error()
     ok = SSL_CTX_use_certificate(c, <X509*><size_t>certs[0])
     X509_free(<X509*><size_t>certs[0])
@@ -230,9 +234,6 @@ cdef class TlsContext:
             SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE)
             SSL_CTX_sess_set_new_cb(c, tls_new_session_cb)
         return 0
-
-    def set_py_engine(self, py):
-        self.options['py_engine'] = py
 
     def lookup(self, name):
         return self.for_name(name)
@@ -502,8 +503,6 @@ cdef class TlsFilter(Filter):
         cdef Py_ssize_t i, n
         if self.closed or self.failed or self.cipher_ended:
             return 0
-        if isinstance(evt, Data) and self.config.options.get('py_engine') is not None:
-            return self.py_cipher_in(<Data>evt)
         if isinstance(evt, Data):
             d = <Data>evt
             if self.ssl == NULL:
@@ -536,52 +535,9 @@ cdef class TlsFilter(Filter):
             return self.emit_plain(StreamEnd(err) if err is not None else STREAM_END_OK)
         return 0
 
-    def py_cipher_in(self, Data d):
-        import ssl
-        if self.py_obj is None:
-            self.py_in, self.py_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            self.py_obj = self.config.options['py_engine'].wrap_bio(self.py_in, self.py_out, server_side=True)
-        for c in d.chunks():
-            self.py_in.write(c)
-        self.in_cipher += 1
-        try:
-            if not self.established:
-                try:
-                    self.py_obj.do_handshake()
-                    self.established = True
-                    self.info = TlsInfo(None, None, self.py_obj.version(), self.py_obj.cipher()[0], None, False)
-                    self.pipeline.context.tls = self.info
-                    self.sub_output = TlsSubOutput.__new__(TlsSubOutput)
-                    self.sub_output.owner = self
-                    self.sub = self.sub_pipeline(self.target, self.sub_output)
-                except ssl.SSLWantReadError:
-                    pass
-            if self.established:
-                out = None
-                while True:
-                    try:
-                        chunk = self.py_obj.read(16384)
-                    except ssl.SSLWantReadError:
-                        break
-                    if not chunk:
-                        break
-                    if out is None:
-                        out = Data.wrap(chunk)
-                    else:
-                        (<Data>out).append_chunk(chunk)
-                if out is not None:
-                    self.emit_plain(out)
-        finally:
-            self.in_cipher -= 1
-        b = self.py_out.read()
-        if b:
-            self.emit_cipher(Data.wrap(b))
-        return 0
-
     cdef int advance(self) except -1:
         cdef int r, e
         if not self.established:
-            ERR_clear_error()
             r = SSL_do_handshake(self.ssl)
             if r != 1:
                 e = SSL_get_error(self.ssl, r)
@@ -608,7 +564,6 @@ cdef class TlsFilter(Filter):
         cdef Data out = None
         cdef bint peer_closed = False
         while True:
-            ERR_clear_error()
             n = SSL_read(self.ssl, _plain_buf, TLS_PLAIN_READ)
             if n > 0:
                 chunk = PyBytes_FromStringAndSize(_plain_buf, n)
@@ -616,6 +571,8 @@ cdef class TlsFilter(Filter):
                     out = Data.wrap(chunk)
                 else:
                     out.append_chunk(chunk)
+                if BIO_ctrl_pending(self.rbio) == 0 and not SSL_pending(self.ssl):
+                    break                       # all read: spares the SSL_read that would say so
                 continue
             e = SSL_get_error(self.ssl, n)
             if e == SSL_ERROR_WANT_READ:
@@ -641,14 +598,6 @@ cdef class TlsFilter(Filter):
         cdef int r
         if self.closed or self.failed or self.plain_ended:
             return 0
-        if isinstance(evt, Data) and self.py_obj is not None:
-            for c in (<Data>evt).chunks():
-                self.py_obj.write(c)
-            if not self.in_cipher:
-                b = self.py_out.read()
-                if b:
-                    self.emit_cipher(Data.wrap(b))
-            return 0
         if isinstance(evt, Data):
             d = <Data>evt
             if not self.established:
@@ -666,7 +615,6 @@ cdef class TlsFilter(Filter):
                 if type(c) is not bytes:
                     c = bytes(c)          # (no file spans: takes_file_spans() says no)
                 if PyBytes_GET_SIZE(c):
-                    ERR_clear_error()
                     r = SSL_write(self.ssl, PyBytes_AS_STRING(c), <int>PyBytes_GET_SIZE(c))
                     if r <= 0:
                         return self.fail(tls_error_reason() or 'a record could not be written', 'ProtocolError')
@@ -684,8 +632,8 @@ cdef class TlsFilter(Filter):
                 self.pending.append(evt)         # ends once the handshake is done and what waits has gone
                 return 0
             self.plain_ended = True
-            ERR_clear_error()
             SSL_shutdown(self.ssl)               # close_notify
+            ERR_clear_error()                    # (a peer gone first leaves an error nobody needs)
             self.flush_cipher()
             self.emit_cipher(evt)
         return 0

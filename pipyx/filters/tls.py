@@ -35,12 +35,6 @@ class TlsMixin(PipelineBuilder):
         """
         config = _context(True, certificate=certificate, trusted=trusted, verify=verify, alpn=alpn,
                           min_version=min_version, max_version=max_version, ciphers=ciphers)
-        import os
-        if os.environ.get('PIPYX_TLS_ENGINE') == 'python':      # MEASUREMENT ONLY
-            import ssl
-            py = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            py.load_cert_chain(certificate['cert'], certificate['key'])
-            config.set_py_engine(py)
         if certificate is None:
             raise ScriptError('accept_tls(): certificate is needed', *caller_location())
         ref = self.sub(target)

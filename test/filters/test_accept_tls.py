@@ -330,3 +330,42 @@ def test_records_split_anywhere_make_the_same_exchange(in_process, certs, cuts):
 def test_a_corrupted_byte_ends_the_stream_or_changes_nothing(in_process, certs, at, cuts):
     got, error, client_failed = drive(in_process, certs.client_context(), cuts, corrupt_at=at)
     assert got.endswith(b'hello') or error == 'ProtocolError' or client_failed
+
+
+# ---------------------------------------------------------------------------------------------------- load errors
+
+def expired_pair(directory):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'old')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=10))
+            .not_valid_after(now - datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (directory / 'old.pem').write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / 'old.key').write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                          serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    return str(directory / 'old.pem'), str(directory / 'old.key')
+
+
+def test_a_bad_certificate_is_a_load_error_naming_what_is_wrong(certs, tmp_path):
+    from pipyx.config import ScriptError
+    from pipyx.testing import layout
+
+    def load(**options):
+        with pytest.raises(ScriptError) as e:
+            layout(lambda p: p.accept_tls(**options).to(lambda p: p.serve_http('x')))
+        return str(e.value)
+    assert 'cannot read' in load(certificate=(str(tmp_path / 'missing.pem'), certs.files['main']['key']))
+    assert 'does not match' in load(certificate=(certs.files['main']['cert'], certs.files['a']['key']))
+    assert 'expired' in load(certificate=expired_pair(tmp_path))
+    assert 'min_version' in load(certificate=certs.files['main'], min_version='TLSv9')
+    assert 'needs the trusted CAs' in load(certificate=certs.files['main'], verify=True)
+    text = open(certs.files['main']['cert']).read()
+    key = open(certs.files['main']['key']).read()
+    layout(lambda p: p.accept_tls(certificate=(text, key)).to(lambda p: p.serve_http('x')))   # PEM text works too
