@@ -12,7 +12,9 @@ from test.helpers import ScriptOnPorts, wait_for
 
 
 def client_hello(name='a.example', alpn=('h2', 'http/1.1'), version=None):
-    ctx = ssl.create_default_context()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)           # (no CA store to load: nothing is verified here)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
     if alpn:
         ctx.set_alpn_protocols(list(alpn))
     if version == '1.2':
@@ -44,7 +46,7 @@ def test_sni_alpn_and_versions_of_a_real_client_hello():
     assert (p.state, p.sni, p.alpn) == (1, None, [])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(name=st.from_regex(r'[a-z][a-z0-9-]{0,20}(\.[a-z]{2,6}){1,2}', fullmatch=True),
        alpn=st.lists(st.from_regex(r'[a-z0-9/.-]{1,12}', fullmatch=True), max_size=4),
        data=st.data())
@@ -66,7 +68,7 @@ def test_garbage_is_refused_or_waits_for_more_and_never_raises(garbage, cuts):
         assert len(garbage) < 16384 + 5 + 5
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_a_corrupted_client_hello_is_refused_or_read_without_raising(data):
     hello = bytearray(client_hello())
