@@ -3,8 +3,6 @@
 # which is emptied into one bytes object per burst. No socket is involved, so the filters stay filters: what
 # carries the cipher bytes is whatever pipeline is on that side (the accepted connection, or connect()).
 
-from libc.stdint cimport uint8_t
-
 cdef extern from *:
     """
     #include <openssl/ssl.h>
