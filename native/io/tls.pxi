@@ -521,15 +521,17 @@ cdef class TlsFilter(Filter):
             if not self.in_cipher and not self.failed:
                 self.flush_cipher()
         elif isinstance(evt, StreamEnd):
-            self.cipher_ended = True
             err = (<StreamEnd>evt).error
             if not self.established:
                 if self.ssl != NULL and not self.plain_sub:
+                    # (fail() ends the plain side too: the stream above must learn, with the connection's error.)
                     return self.fail('the server closed the connection during the handshake' if err is None
                                      else 'handshake not finished: %s' % err, err or 'ConnectionReset')
+                self.cipher_ended = True
                 self.failed = True
                 self.release_timer()
                 return self.emit_plain(evt) if not self.plain_sub else self.emit_cipher(evt)
+            self.cipher_ended = True
             return self.emit_plain(StreamEnd(err) if err is not None else STREAM_END_OK)
         return 0
 

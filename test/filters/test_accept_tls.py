@@ -369,3 +369,36 @@ def test_a_bad_certificate_is_a_load_error_naming_what_is_wrong(certs, tmp_path)
     text = open(certs.files['main']['cert']).read()
     key = open(certs.files['main']['key']).read()
     layout(lambda p: p.accept_tls(certificate=(text, key)).to(lambda p: p.serve_http('x')))   # PEM text works too
+
+
+# ------------------------------------------------------------------------------------ certificates with a reload
+
+RELOADED = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate={pair!r}).to(lambda p: p.serve_http('{answer}'))
+"""
+
+
+def test_a_reload_swaps_the_certificate_and_a_broken_one_keeps_the_running_version(certs, tmp_path, run_pipyx):
+    import signal
+    from test.helpers import free_port
+    port = free_port()
+    path = tmp_path / 'main.py'
+    path.write_text(RELOADED.format(port=port, pair=certs.files['a'], answer='v1'))
+    p = run_pipyx(path=path, port=port)
+    held_ctx = certs.client_context()
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as raw, \
+            held_ctx.wrap_socket(raw, server_hostname='a.example') as held:     # open across both reloads
+        held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+        assert held.recv(1000).endswith(b'v1')
+        path.write_text(RELOADED.format(port=port, pair=certs.files['b'], answer='v2'))
+        p.signal(signal.SIGHUP)
+        assert wait_for(lambda: tls_get(port, 'b.example', certs=certs)[1] == b'v2', 5), p.log()
+        path.write_text(RELOADED.format(port=port, pair=(certs.files['b']['cert'], certs.files['a']['key']),
+                                        answer='v3'))
+        p.signal(signal.SIGHUP)
+        assert wait_for(lambda: 'reload failed' in p.log(), 5), p.log()
+        assert 'does not match' in p.log()
+        assert tls_get(port, 'b.example', certs=certs)[1] == b'v2'
+        held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+        assert held.recv(1000).endswith(b'v1')                                   # not dropped, its pipeline kept

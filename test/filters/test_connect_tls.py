@@ -140,3 +140,34 @@ def test_alpn_offered_upstream_and_sni_to_a_pipyx_backend(setup):
     r = get(s.p_alpn)
     assert (r.status, r.body) == (200, b'back a.example x-two')
     assert "'x-two'" in get(s.p_seen).body.decode()
+
+
+FAILING = """
+from pipyx import pipy
+F = {files!r}
+pipy().listen({p_refused}).demux_http().to(lambda p: p.mux_http().to(
+    lambda p: p.connect_tls(trusted=F['ca'], sni='localhost').to(lambda p: p.connect('127.0.0.1:{closed}'))))
+pipy().listen({p_stalled}).demux_http().to(lambda p: p.mux_http().to(
+    lambda p: p.connect_tls(trusted=F['ca'], sni='localhost', handshake_timeout=0.5).to(
+        lambda p: p.connect('127.0.0.1:{silent}', read_timeout=0))))
+"""
+
+
+def test_a_refused_or_silent_upstream_is_an_error_response_and_one_log_line(tmp_path, certs, run_pipyx):
+    import socket
+    import time
+    from test.helpers import free_port
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(8)                                    # accepts, and never says a word
+    p_refused, p_stalled, closed = free_port(), free_port(), free_port()
+    p = run_pipyx(FAILING.format(files=certs.files, p_refused=p_refused, p_stalled=p_stalled, closed=closed,
+                                 silent=silent.getsockname()[1]), port=p_stalled)
+    try:
+        assert get(p_refused).status == 502
+        t = time.monotonic()
+        assert get(p_stalled).status == 504
+        assert 0.4 <= time.monotonic() - t < 3
+        assert wait_for(lambda: 'handshake not finished within 0.5s' in p.log(), 3), p.log()
+    finally:
+        silent.close()
