@@ -121,6 +121,14 @@ cdef class ThrottleQuota
 cdef class ThrottleConcurrency
 cdef class ThrottleDataRate
 cdef class ThrottleMessageQuota
+cdef class TlsContext
+cdef class TlsSession
+cdef class TlsFilter
+cdef class TlsSubOutput
+cdef class AcceptTLS
+cdef class ConnectTLS
+cdef class TlsHelloParser
+cdef class HandleTlsClientHello
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -146,6 +154,11 @@ include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
 include "io/udp.pxd"
+include "codecs/tls_hello.pxd"
+include "io/inbound.pxd"
+include "io/sendfile.pxd"
+include "io/connect.pxd"
+include "io/tls.pxd"
 include "filters/handle.pxd"
 include "filters/replace.pxd"
 include "filters/debug.pxd"
@@ -178,3 +191,6 @@ include "filters/socks.pxd"
 include "filters/compress.pxd"
 include "filters/quota.pxd"
 include "filters/throttle_quota.pxd"
+include "filters/accept_tls.pxd"
+include "filters/connect_tls.pxd"
+include "filters/handle_tls_client_hello.pxd"
