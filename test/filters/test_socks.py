@@ -158,6 +158,8 @@ pipy().listen('127.0.0.1:%(wrong)d').connect_socks('localhost:%(backend)d', user
 def test_connect_socks_through_a_socks5_proxy(run_pipyx, backend):
     ports = {'proxy': free_port(), 'front': free_port(), 'wrong': free_port(), 'backend': backend}
     p = run_pipyx(CLIENT % ports, port=ports['wrong'], args=FAST_STOP)
+    p.wait_ready(ports['front'])
+    p.wait_ready(ports['proxy'])
     with RawClient(ports['front']) as c:
         for _ in range(3):                                     # keep-alive: the stream goes on after the handshake
             c.send(req('/conn'))
