@@ -82,6 +82,14 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class InputGate
+cdef class DemuxSlot
+cdef class Demux
+cdef class MuxState
+cdef class MuxSessionPool
+cdef class MuxSession
+cdef class MuxRequest
+cdef class Mux
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -121,3 +129,5 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/demux.pxd"
+include "filters/mux.pxd"

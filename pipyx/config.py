@@ -9,12 +9,14 @@ from .errors import ScriptError, caller_location  # noqa: F401  (ScriptError: pi
 from .filters.branch import BranchMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
+from .filters.demux import DemuxMixin
 from .filters.demux_http import DemuxHttpMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
 from .filters.http_codec import HttpCodecMixin
 from .filters.link import LinkMixin
 from .filters.mqtt_codec import MqttCodecMixin
+from .filters.mux import MuxMixin
 from .filters.mux_http import MuxHttpMixin
 from .filters.proxy_cache import ProxyCacheMixin
 from .filters.replace import ReplaceMixin
@@ -34,6 +36,8 @@ class Configuration(
         ConnectMixin, TunnelMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
+        # Messages of any protocol: one sub-pipeline each, shared sessions
+        DemuxMixin, MuxMixin,
         # Where a stream goes
         LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
         # Callbacks and debugging
