@@ -1,0 +1,288 @@
+"""mux: messages of many streams merged into shared sessions, each reply back to the stream its message came from,
+in order; session keys; max_queue, max_messages, max_idle; a session that ends with requests waiting; streams that
+end or fail. Driven in the test process here; test_mux_peers.py runs it against real HTTP and MQTT peers.
+"""
+import asyncio
+import itertools
+
+import pytest
+
+from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
+from pipyx._native import Context, EventCollector
+from pipyx.testing import layout
+from test.helpers.streams import feed, summary, until
+
+
+def msg(head, body=b''):
+    return [MessageStart(head), Data(body), MessageEnd()] if body else [MessageStart(head), MessageEnd()]
+
+
+def heads(events):
+    return [e.head for e in events if isinstance(e, MessageStart)]
+
+
+class Sessions:
+    """A session layout that numbers its instances and answers each message {'re': head, 's': its number}, after
+    delay(head) seconds (in order: a session answers its messages one after another); what each session saw is in
+    .seen[number], its end in .ended."""
+
+    def __init__(self, delay=lambda head: 0, answer=None):
+        self.numbers = itertools.count(1)
+        self.seen = {}
+        self.ended = {}
+        self.delay = delay
+        self.answer = answer
+
+    def build(self, s):
+        def opened(evt):
+            ctx.session = next(self.numbers)
+            self.seen[ctx.session] = []
+
+        async def reply(m):
+            n = ctx.session
+            self.seen[n].append(m.head)
+            d = self.delay(m.head)
+            if d:
+                await asyncio.sleep(d)
+            if self.answer is not None:
+                return self.answer(m, n)
+            return Message({'re': m.head, 's': n}, m.body)
+
+        def ended(evt):
+            self.ended[ctx.session] = evt.error
+        return (s.handle_stream_start(opened).handle_stream_end(ended).replace_message(reply))
+
+
+def mux_layout(sessions, key='shared', **options):
+    return layout(lambda p: p.mux(key, **options).to(sessions.build), session=0)
+
+
+def streams(lay, n, context=None):
+    out = []
+    for _ in range(n):
+        c = EventCollector()
+        out.append((lay.start(c, context), c))
+    return out
+
+
+def run(main):
+    return asyncio.run(main())
+
+
+def test_streams_share_one_session_and_each_gets_its_own_replies_in_order():
+    s = Sessions(delay=lambda h: 0.01 if h[1] == 0 else 0)
+
+    async def main():
+        ss = streams(mux_layout(s), 3)
+        for i in range(2):
+            for k, (p, c) in enumerate(ss):
+                feed(p, msg((k, i), b'body %d.%d' % (k, i)))
+        await until(lambda: all(len(heads(c.events)) == 2 for _, c in ss))
+        return ss
+    ss = run(main)
+    assert list(s.seen) == [1]
+    for k, (_, c) in enumerate(ss):
+        assert summary(c.events) == [('start', {'re': (k, 0), 's': 1}), ('data', b'body %d.0' % k), ('end', None),
+                                     ('start', {'re': (k, 1), 's': 1}), ('data', b'body %d.1' % k), ('end', None)]
+
+
+def test_messages_go_in_whole_even_when_their_bodies_interleave():
+    s = Sessions()
+
+    async def main():
+        (p1, c1), (p2, c2) = streams(mux_layout(s), 2)
+        feed(p1, [MessageStart('a'), Data(b'a1')])
+        feed(p2, [MessageStart('b'), Data(b'b1')])
+        feed(p1, [Data(b'a2'), MessageEnd()])
+        feed(p2, [Data(b'b2'), MessageEnd()])
+        await until(lambda: heads(c1.events) and heads(c2.events))
+        return c1, c2
+    c1, c2 = run(main)
+    assert summary(c1.events)[1] == ('data', b'a1a2') and summary(c2.events)[1] == ('data', b'b1b2')
+    assert s.seen[1] == ['a', 'b']
+
+
+def test_session_keys_choose_the_pool():
+    s = Sessions()
+
+    def build(p):
+        def pick():
+            return ctx.tenant
+        return p.handle_message_start(lambda e: setattr(ctx, 'tenant', e.head)).mux(pick).to(s.build)
+
+    async def main():
+        lay = layout(build, tenant='', session=0)
+        ss = streams(lay, 3)
+        for (p, c), tenant in zip(ss, ('a', 'b', 'a')):
+            feed(p, msg(tenant))
+        await until(lambda: all(heads(c.events) for _, c in ss))
+        return [heads(c.events)[0]['s'] for _, c in ss]
+    assert run(main) == [1, 2, 1]
+
+
+def test_without_a_key_the_streams_of_one_connection_share_a_session():
+    s = Sessions()
+
+    async def main():
+        lay = mux_layout(s, key=None)
+        conn_a, conn_b = Context(), Context()
+        ss = streams(lay, 2, conn_a) + streams(lay, 2, conn_b)
+        for k, (p, c) in enumerate(ss):
+            feed(p, msg(k))
+        await until(lambda: all(heads(c.events) for _, c in ss))
+        return [heads(c.events)[0]['s'] for _, c in ss]
+    assert run(main) == [1, 1, 2, 2]
+
+
+def test_a_full_queue_opens_another_session():
+    s = Sessions(delay=lambda h: 0.05)
+
+    async def main():
+        ss = streams(mux_layout(s, max_queue=2), 5)
+        for k, (p, c) in enumerate(ss):
+            feed(p, msg(k))
+        await until(lambda: all(heads(c.events) for _, c in ss))
+        first = [heads(c.events)[0]['s'] for _, c in ss]
+        # once answered there is room again: the next message goes to the first session
+        p, c = ss[0]
+        feed(p, msg('again'))
+        await until(lambda: len(heads(c.events)) == 2)
+        return first, heads(c.events)[1]['s']
+    assert run(main) == ([1, 1, 2, 2, 3], 1)
+
+
+def test_a_stream_gets_its_replies_in_order_even_from_different_sessions():
+    # The first message waits long in session 1 (max_queue 1), the second is answered at once by session 2.
+    s = Sessions(delay=lambda h: 0.05 if h == 'slow' else 0)
+
+    async def main():
+        (p, c), = streams(mux_layout(s, max_queue=1), 1)
+        feed(p, msg('slow') + msg('fast') + [StreamEnd()])
+        await until(lambda: c.events and isinstance(c.events[-1], StreamEnd))
+        return c.events
+    events = run(main)
+    assert heads(events) == [{'re': 'slow', 's': 1}, {'re': 'fast', 's': 2}]
+    assert events[-1].error is None
+
+
+def test_max_messages_retires_a_session_once_its_replies_are_out():
+    s = Sessions()
+
+    async def main():
+        (p, c), = streams(mux_layout(s, max_messages=2), 1)
+        for i in range(5):
+            feed(p, msg(i))
+            await until(lambda: len(heads(c.events)) == i + 1)
+        return [h['s'] for h in heads(c.events)]
+    assert run(main) == [1, 1, 2, 2, 3]
+    assert s.ended == {1: None, 2: None}           # the first two were closed: their pipelines saw a clean end
+
+
+def test_an_idle_session_is_closed_after_max_idle():
+    s = Sessions()
+
+    async def main():
+        (p, c), = streams(mux_layout(s, max_idle=0.1), 1)
+        feed(p, msg('one'))
+        await until(lambda: heads(c.events))
+        await asyncio.sleep(0.02)
+        assert s.ended == {}
+        await until(lambda: 1 in s.ended, timeout=1.0)
+        feed(p, msg('two'))                          # a new session for what comes next
+        await until(lambda: len(heads(c.events)) == 2)
+        return heads(c.events)
+    assert [h['s'] for h in run(main)] == [1, 2]
+    assert s.ended[1] is None
+
+
+def test_a_session_that_ends_fails_the_requests_waiting_on_it_and_no_others():
+    # Session for key 'x' answers 'ok' and then its upstream goes away while 'lost' and 'also lost' wait.
+    def answer(m, n):
+        if m.head == 'ok':
+            return Message({'re': 'ok', 's': n})
+        return StreamEnd('ConnectionReset')
+    s = Sessions(answer=answer)
+    other = Sessions()
+
+    async def main():
+        ss = streams(mux_layout(s), 3)
+        (q, d), = streams(mux_layout(other), 1)
+        feed(ss[0][0], msg('ok'))
+        feed(ss[1][0], msg('lost'))
+        feed(ss[2][0], msg('also lost'))
+        feed(q, msg('elsewhere'))
+        await until(lambda: all(c.events for _, c in ss) and d.events)
+        return [summary(c.events) for _, c in ss], summary(d.events)
+    got, elsewhere = run(main)
+    assert got == [[('start', {'re': 'ok', 's': 1}), ('end', None)],
+                   [('stream_end', 'ConnectionReset')],
+                   [('stream_end', 'ConnectionReset')]]
+    assert elsewhere == [('start', {'re': 'elsewhere', 's': 1}), ('end', None)]
+
+
+def test_a_stream_that_fails_has_its_replies_dropped_and_others_keep_theirs():
+    s = Sessions(delay=lambda h: 0.03)
+
+    async def main():
+        (p1, c1), (p2, c2) = streams(mux_layout(s), 2)
+        feed(p1, msg('gone'))
+        feed(p2, msg('stays'))
+        feed(p1, [StreamEnd('ConnectionReset')])
+        assert summary(c1.events) == [('stream_end', 'ConnectionReset')]
+        await until(lambda: heads(c2.events))
+        await asyncio.sleep(0.01)
+        return c1.events, c2.events
+    e1, e2 = run(main)
+    assert len(e1) == 1
+    assert heads(e2) == [{'re': 'stays', 's': 1}]
+
+
+def test_a_stream_that_ends_normally_gets_its_replies_first():
+    s = Sessions(delay=lambda h: 0.02)
+
+    async def main():
+        (p, c), = streams(mux_layout(s), 1)
+        feed(p, msg(1) + msg(2) + [StreamEnd()])
+        await asyncio.sleep(0)
+        assert c.events == []
+        await until(lambda: c.events and isinstance(c.events[-1], StreamEnd))
+        return c.events
+    events = run(main)
+    assert [h['re'] for h in heads(events)] == [1, 2] and events[-1].error is None
+
+
+def test_one_way_messages_await_nothing():
+    s = Sessions(answer=lambda m, n: None if m.head.startswith('oneway') else Message({'re': m.head, 's': n}))
+
+    async def main():
+        (p, c), = streams(mux_layout(s, output_count=lambda e: 0 if e.head.startswith('oneway') else 1), 1)
+        feed(p, msg('oneway 1') + msg('ask') + msg('oneway 2') + [StreamEnd()])
+        await until(lambda: c.events and isinstance(c.events[-1], StreamEnd))
+        return c.events
+    assert heads(run(main)) == [{'re': 'ask', 's': 1}]
+    assert s.seen[1] == ['oneway 1', 'ask', 'oneway 2']
+
+
+def test_a_message_over_max_message_size_ends_its_stream_only():
+    s = Sessions()
+
+    async def main():
+        (p1, c1), (p2, c2) = streams(mux_layout(s, max_message_size=100), 2)
+        feed(p1, [MessageStart('big'), Data(b'x' * 60), Data(b'x' * 60), MessageEnd()])
+        feed(p2, msg('small', b'y' * 100))
+        await until(lambda: heads(c2.events))
+        return c1.events, c2.events
+    e1, e2 = run(main)
+    assert summary(e1) == [('stream_end', 'BufferOverflow')]
+    assert summary(e2)[1] == ('data', b'y' * 100)
+    assert s.seen[1] == ['small']
+
+
+def test_options_are_checked_where_the_script_gives_them():
+    from pipyx.errors import ScriptError
+    for options, word in [({'max_idle': 'soon'}, 'max_idle'), ({'max_queue': 1.5}, 'max_queue'),
+                          ({'output_count': None}, 'output_count'), ({'max_messages': -1}, 'max_messages')]:
+        with pytest.raises(ScriptError, match=word):
+            layout(lambda p: p.mux('k', **options).to(lambda s: s.dump()))
+    with pytest.raises(ScriptError, match='session_key'):
+        layout(lambda p: p.mux(['not', 'hashable']).to(lambda s: s.dump()))
