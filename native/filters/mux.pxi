@@ -159,8 +159,8 @@ cdef class MuxSession(EventTarget):
             p.shutdown()
         r, self.first, self.last = self.first, None, None
         if r is not None:
-            log_warning('pipyx.mux', 'mux: a session of %r ended (%s) with %d requests awaiting replies' % (
-                self.pool.key, error or 'closed', self.queued))
+            log_warning('pipyx.mux', 'mux: a session for key %r ended%s; the %d requests awaiting its replies fail'
+                        % (self.pool.key, ' (%s)' % error if error is not None else '', self.queued))
         self.queued = 0
         eos = StreamEnd(error if error is not None else 'ConnectionReset')
         while r is not None:

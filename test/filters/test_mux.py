@@ -4,6 +4,8 @@ end or fail. Driven in the test process here; test_mux_peers.py runs it against 
 """
 import asyncio
 import itertools
+import json
+import time
 
 import pytest
 
@@ -286,3 +288,123 @@ def test_options_are_checked_where_the_script_gives_them():
             layout(lambda p: p.mux('k', **options).to(lambda s: s.dump()))
     with pytest.raises(ScriptError, match='session_key'):
         layout(lambda p: p.mux(['not', 'hashable']).to(lambda s: s.dump()))
+
+
+# ------------------------------------------------------------------------------------ against real peers: HTTP/1
+
+HTTP_SCRIPT = '''
+from pipyx import pipy
+
+UPSTREAM = '127.0.0.1:{backend}'
+
+
+def proxy(port, **mux_options):
+    (pipy().listen('127.0.0.1:%d' % port)
+        .decode_http_request()
+        .demux().to(lambda p: p.mux('upstream', **mux_options).to(
+            lambda s: s.encode_http_request().connect(UPSTREAM).decode_http_response()))
+        .encode_http_response())
+
+
+proxy({p_main})
+proxy({p_queue}, max_queue=2)
+proxy({p_idle}, max_idle=0.3)
+'''
+
+
+@pytest.fixture(scope='module')
+def http_mux(tmp_path_factory):
+    from test.helpers import Backend, ScriptOnPorts
+    tmp = tmp_path_factory.mktemp('http_mux')
+    backend = Backend(str(tmp))
+    proxy = ScriptOnPorts(str(tmp), HTTP_SCRIPT, ('p_main', 'p_queue', 'p_idle'), backend=backend.port)
+    proxy.backend = backend.port
+    yield proxy
+    proxy.proc.stop()
+    backend.stop()
+
+
+def opened(backend_port):
+    from test.helpers import backend_stats
+    return backend_stats(backend_port)['opened']
+
+
+def test_http_clients_share_one_upstream_connection_and_get_their_own_answers(http_mux):
+    import threading
+    from test.helpers import RawClient, echo_of, req
+    before = opened(http_mux.backend)
+    results = {}
+
+    def client(k):
+        with RawClient(http_mux.p_main) as c:
+            # three requests pipelined on each client connection
+            c.send(b''.join(req('/echo?client=%d&n=%d' % (k, n)) for n in range(3)))
+            results[k] = [echo_of(c.read_response())['path'] for _ in range(3)]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == {k: ['/echo?client=%d&n=%d' % (k, n) for n in range(3)] for k in range(12)}
+    assert opened(http_mux.backend) - before == 2     # one upstream connection for all; one for the stats request
+
+
+def test_http_a_full_queue_opens_another_upstream_connection(http_mux):
+    import threading
+    from test.helpers import RawClient, req
+    before = opened(http_mux.backend)
+    answers = []
+
+    def client():
+        with RawClient(http_mux.p_queue) as c:
+            c.send(req('/slow/300'))
+            answers.append(c.read_response().body)
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert answers == [b'slow'] * 6
+    assert opened(http_mux.backend) - before == 3 + 1     # two requests at most waiting on each; the stats request
+
+
+def test_http_an_upstream_that_closes_fails_the_requests_waiting_on_it_only(http_mux):
+    from test.helpers import RawClient, echo_of, req
+    a, b, c = RawClient(http_mux.p_main), RawClient(http_mux.p_main), RawClient(http_mux.p_main)
+    try:
+        a.send(req('/slow/300'))                    # answered
+        time.sleep(0.05)
+        b.send(req('/close'))                       # the upstream closes instead of answering
+        time.sleep(0.05)
+        c.send(req('/echo?after-close'))            # queued behind it on the same connection
+        assert a.read_response().body == b'slow'
+        assert b.is_closed() and c.is_closed()
+        # the next request gets a new upstream connection
+        with RawClient(http_mux.p_main) as d:
+            d.send(req('/echo?next'))
+            assert echo_of(d.read_response())['path'] == '/echo?next'
+    finally:
+        for x in (a, b, c):
+            x.close()
+
+
+def test_http_an_idle_upstream_connection_is_closed_after_max_idle(http_mux):
+    from test.helpers import RawClient, backend_stats, req, wait_for
+    with RawClient(http_mux.p_idle) as c:
+        c.send(req('/conn'))
+        conn = json.loads(c.read_response().body)['conn']
+        assert conn in backend_stats(http_mux.backend)['open']
+        assert wait_for(lambda: conn not in backend_stats(http_mux.backend)['open'], 3.0)
+        c.send(req('/conn'))                        # the client's connection stays; a new upstream one is made
+        assert json.loads(c.read_response().body)['conn'] > conn
+
+
+def test_http_bad_input_ends_that_client_only(http_mux):
+    from test.helpers import RawClient, req
+    with RawClient(http_mux.p_main) as good, RawClient(http_mux.p_main) as bad:
+        good.send(req('/conn'))
+        conn = json.loads(good.read_response().body)['conn']
+        bad.send(b'NOT HTTP AT ALL\r\n\r\n')
+        assert bad.is_closed()
+        good.send(req('/conn'))
+        assert json.loads(good.read_response().body)['conn'] == conn   # the shared connection is untouched
