@@ -3,8 +3,8 @@ limit on messages in flight; sub-pipelines that end short or fail; and, end to e
 decode_http_request -> demux -> encode_http_response with real clients.
 """
 import asyncio
-import socket
-import time
+import shutil
+import subprocess
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -201,3 +201,70 @@ def test_any_answer_order_and_counts_give_outputs_in_message_order(plan, max_que
     events = asyncio.run(main())
     assert heads(events) == [{'re': i, 'k': k} for i, (n, _) in enumerate(plan) for k in range(n)]
     assert isinstance(events[-1], StreamEnd) and events[-1].error is None
+
+
+# --------------------------------------------------------------------------- end to end: HTTP/1 with real clients
+
+HTTP_SCRIPT = """
+import asyncio
+from pipyx import Message, pipy
+
+state = {{'in_flight': 0, 'most': 0}}
+
+
+async def answer(m):
+    # /wait/<ms>: answered after that many milliseconds, with how many requests were in flight at most so far
+    state['in_flight'] += 1
+    state['most'] = max(state['most'], state['in_flight'])
+    parts = m.head.path.split('/')
+    if len(parts) > 2 and parts[1] == 'wait':
+        await asyncio.sleep(int(parts[2]) / 1000)
+    state['in_flight'] -= 1
+    return Message({{'status': 200, 'headers': {{'x-most': str(state['most'])}}}}, m.head.path)
+
+
+(pipy().listen('127.0.0.1:{port}')
+    .decode_http_request()
+    .demux(max_queue=4).to(lambda p: p.replace_message(answer))
+    .encode_http_response())
+"""
+
+
+@pytest.fixture
+def http_demux(run_pipyx):
+    port = free_port()
+    run_pipyx(HTTP_SCRIPT.format(port=port), port=port)
+    return port
+
+
+def test_pipelined_requests_are_answered_in_order_whatever_their_pace(http_demux):
+    paths = ['/wait/%d' % ms for ms in (80, 0, 40, 10, 0)]
+    with RawClient(http_demux) as c:
+        c.send(b''.join(req(p) for p in paths))
+        assert [c.read_response().body.decode() for _ in paths] == paths
+
+
+def test_a_client_pipelining_more_than_max_queue_is_read_as_answers_go(http_demux):
+    paths = ['/wait/5/%d' % i for i in range(60)]
+    with RawClient(http_demux) as c:
+        c.send(b''.join(req(p) for p in paths))
+        answers = [c.read_response() for _ in paths]
+    assert [a.body.decode() for a in answers] == paths
+    assert max(int(a.header('x-most')) for a in answers) == 4
+
+
+@pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
+def test_curl_gets_each_answer_on_one_connection(http_demux):
+    urls = ['http://127.0.0.1:%d/wait/%d' % (http_demux, ms) for ms in (30, 0, 10)]
+    out = subprocess.run(['curl', '-s', '--max-time', '5'] + [a for u in urls for a in (u, '-w', '\\n')],
+                         capture_output=True, timeout=10)
+    assert out.stdout.decode().split() == ['/wait/30', '/wait/0', '/wait/10']
+
+
+def test_garbage_ends_that_connection_and_the_server_goes_on(http_demux):
+    with RawClient(http_demux) as bad:
+        bad.send(b'\x00\x01 not http\r\n\r\n')
+        assert bad.is_closed()
+    with RawClient(http_demux) as c:
+        c.send(req('/wait/0'))
+        assert c.read_response().body == b'/wait/0'

@@ -13,6 +13,7 @@ from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
 from pipyx._native import Context, EventCollector
 from pipyx.testing import layout
 from test.helpers.streams import feed, summary, until
+from test.mqtt.support import mosquitto, paho_clients  # noqa: F401  (fixtures)
 
 
 def msg(head, body=b''):
@@ -408,3 +409,90 @@ def test_http_bad_input_ends_that_client_only(http_mux):
         assert bad.is_closed()
         good.send(req('/conn'))
         assert json.loads(good.read_response().body)['conn'] == conn   # the shared connection is untouched
+
+
+# ------------------------------------------------------------------------------- against real peers: MQTT 3.1.1
+
+MQTT_SCRIPT = '''
+from pipyx import Message, ctx, pipy
+from pipyx.mqtt import Packet
+
+BROKER = '127.0.0.1:{broker}'
+
+
+def replies(evt):
+    # What the broker answers: a PUBACK for a QoS 1 PUBLISH, a PINGRESP for a PINGREQ; a QoS 0 PUBLISH nothing.
+    head = evt.head
+    return 1 if (head.type == 'PUBLISH' and head.qos == 1) or head.type in ('PINGREQ', 'CONNECT') else 0
+
+
+def broker_session(s):
+    # One connection to the broker, opened with a CONNECT of its own; its CONNACK is nobody's reply.
+    return (s.replace_stream_start(lambda evt: [Message(Packet('CONNECT', client_id='{client_id}',
+                                                               clean_start=True, keep_alive=60)), evt])
+             .encode_mqtt().connect(BROKER).decode_mqtt()
+             .replace_message(lambda m: None if m.head.type == 'CONNACK' else m))
+
+
+(pipy(kind='')
+    .listen('127.0.0.1:{port}')
+    .decode_mqtt()
+    .demux(replies).to(lambda p: p
+        .handle_message_start(lambda evt: setattr(ctx, 'kind', evt.head.type))
+        .branch(
+            lambda: ctx.kind == 'CONNECT', lambda b: b.replace_message(Message(Packet('CONNACK', reason_code=0))),
+            lambda: ctx.kind == 'DISCONNECT', lambda b: b.replace_message(None),
+            lambda b: b.mux('broker', output_count=replies).to(broker_session)))
+    .encode_mqtt())
+'''
+
+
+def test_mqtt_devices_publish_through_one_shared_broker_connection(mosquitto, run_pipyx, paho_clients):
+    import threading
+    import types
+    from test.helpers import established, free_port
+    from test.mqtt.support import PahoClient
+    port = free_port()
+    client_id = 'pipyx-mux-%d' % port
+    run_pipyx(MQTT_SCRIPT.format(broker=mosquitto.port, port=port, client_id=client_id), port=port)
+    watcher = paho_clients(level=4)
+    watcher.subscribe('mux/%d/#' % port, qos=1)
+    here = types.SimpleNamespace(host='127.0.0.1', port=port)
+    devices = [PahoClient(here, level=4, client_id='device-%d' % i) for i in range(8)]
+    try:
+        def publish(i, d):
+            for n in range(5):
+                d.publish('mux/%d/%d' % (port, i), b'%d:%d:%d' % (i, n, n % 2), qos=n % 2)   # QoS 1 waits for its PUBACK
+        threads = [threading.Thread(target=publish, args=(i, d)) for i, d in enumerate(devices)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        got = sorted(watcher.message().payload for _ in range(8 * 5))
+        assert got == sorted(b'%d:%d:%d' % (i, n, n % 2) for i in range(8) for n in range(5))
+        assert established(mosquitto.port) == 2               # the watcher, and pipyx's one session
+        assert mosquitto.log().count('as %s' % client_id) == 1
+    finally:
+        for d in devices:
+            d.close()
+
+
+def test_mqtt_garbage_from_one_device_ends_its_connection_only(mosquitto, run_pipyx, paho_clients):
+    import socket
+    import types
+    from test.helpers import free_port
+    from test.mqtt.support import PahoClient
+    port = free_port()
+    run_pipyx(MQTT_SCRIPT.format(broker=mosquitto.port, port=port, client_id='pipyx-mux-%d' % port), port=port)
+    watcher = paho_clients(level=4)
+    watcher.subscribe('mux/%d/#' % port, qos=1)
+    good = PahoClient(types.SimpleNamespace(host='127.0.0.1', port=port), level=4, client_id='good')
+    try:
+        good.publish('mux/%d/a' % port, b'before', qos=1)
+        with socket.create_connection(('127.0.0.1', port), timeout=5) as bad:
+            bad.sendall(b'\x00\x03abc')                          # packet type 0 is reserved
+            assert bad.recv(100) == b''
+        good.publish('mux/%d/a' % port, b'after', qos=1)
+        assert [watcher.message().payload for _ in range(2)] == [b'before', b'after']
+    finally:
+        good.close()
