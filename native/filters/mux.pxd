@@ -72,6 +72,9 @@ cdef class Mux(Filter):
     cdef MuxRequest oldest              # this stream's requests awaiting replies, oldest first
     cdef MuxRequest newest
     cdef StreamEnd eos                  # the input's end, given once the replies are all out
+    cdef int awaiting                   # its requests awaiting replies: at max_queue, its further messages wait
+    cdef list waiting                   # (start, body, end) of the messages that wait
+    cdef InputGate gate
     cdef bint advancing
     cdef bint ended
 
@@ -79,6 +82,7 @@ cdef class Mux(Filter):
     cdef object session_key(self)
     cdef int on_event(self, Event evt) except -1
     cdef int send_message(self, MessageEnd end) except -1
+    cdef int dispatch(self, MessageStart start, Data body, MessageEnd end) except -1
     cdef int advance(self) except -1
     cdef int abort(self, object eos) except -1
     cdef void shutdown(self)

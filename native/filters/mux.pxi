@@ -262,6 +262,8 @@ cdef class Mux(Filter):
         cdef MuxState st
         if self.ended:
             return 0
+        if self.waiting is not None:
+            self.gate.close_gate()              # (again for each read: that reader pauses too)
         if isinstance(evt, MessageStart):
             if self.start is None:
                 self.start = <MessageStart>evt
@@ -288,19 +290,33 @@ cdef class Mux(Filter):
             self.body = None
             if (<StreamEnd>evt).error is not None:
                 return self.abort(evt)          # the stream failed: its replies have nowhere to go
-            if self.oldest is None:
+            if self.oldest is None and self.waiting is None:
                 self.ended = True
                 return self.output(evt)
             self.eos = <StreamEnd>evt
         return 0
 
     cdef int send_message(self, MessageEnd end) except -1:
+        # A stream with max_queue replies awaited sends nothing more until some come: its messages wait here, and
+        # the connection they came from is not read meanwhile.
+        cdef MuxState st = self.state
+        start, self.start = self.start, None
+        body, self.body = self.body, None
+        if self.waiting is None and (st.max_queue <= 0 or self.awaiting < st.max_queue):
+            return self.dispatch(<MessageStart>start, <Data>body, end)
+        if self.waiting is None:
+            self.waiting = []
+            if self.gate is None:
+                self.gate = InputGate.__new__(InputGate)
+            self.gate.close_gate()
+        self.waiting.append((start, body, end))
+        return 0
+
+    cdef int dispatch(self, MessageStart start, Data body, MessageEnd end) except -1:
         cdef MuxState st = self.state
         cdef MuxRequest r = None
         cdef MuxSession s
         cdef Py_ssize_t n
-        start, self.start = self.start, None
-        body, self.body = self.body, None
         try:
             if not self.key_known:
                 self.key = self.session_key()
@@ -321,9 +337,10 @@ cdef class Mux(Filter):
             else:
                 self.newest.next_in_stream = r
             self.newest = r
+            self.awaiting += 1
         s = st.pool(self.key).pick(self.last_session, self.pipeline.context if self.pipeline is not None else None)
         self.last_session = s
-        return s.send(<MessageStart>start, <Data>body, end, r)
+        return s.send(start, body, end, r)
 
     cdef int advance(self) except -1:
         # Pops the answered requests at the head of this stream's queue; the next one's held replies go out.
@@ -338,6 +355,7 @@ cdef class Mux(Filter):
                 if self.oldest is None:
                     self.newest = None
                 r.next_in_stream = None
+                self.awaiting -= 1
                 if r.error is not None:
                     self.advancing = False
                     return self.abort(r.error)
@@ -348,7 +366,16 @@ cdef class Mux(Filter):
                         self.output(<Event>e)
         finally:
             self.advancing = False
-        if self.oldest is None and self.eos is not None and not self.ended:
+        if self.waiting is not None and not self.ended:
+            # Room again: the messages that waited go, in order, until the stream is at max_queue once more.
+            while self.waiting and not self.ended and (self.state.max_queue <= 0 or
+                                                       self.awaiting < self.state.max_queue):
+                start, body, end = self.waiting.pop(0)
+                self.dispatch(<MessageStart>start, <Data>body, <MessageEnd>end)
+            if self.waiting is not None and not self.waiting:
+                self.waiting = None
+                self.gate.open_gate()
+        if self.oldest is None and self.waiting is None and self.eos is not None and not self.ended:
             self.ended = True
             return self.output(self.eos)
         return 0
@@ -365,6 +392,9 @@ cdef class Mux(Filter):
         self.body = None
         self.oldest = self.newest = None
         self.last_session = None
+        self.waiting = None
+        if self.gate is not None:
+            self.gate.open_gate()
         while r is not None:
             nxt, r.next_in_stream = r.next_in_stream, None
             r.owner = None

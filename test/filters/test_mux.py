@@ -32,6 +32,7 @@ class Sessions:
     def __init__(self, delay=lambda head: 0, answer=None):
         self.numbers = itertools.count(1)
         self.seen = {}
+        self.arrived = 0                # messages into any session, counted as they arrive
         self.ended = {}
         self.delay = delay
         self.answer = answer
@@ -53,7 +54,10 @@ class Sessions:
 
         def ended(evt):
             self.ended[ctx.session] = evt.error
-        return (s.handle_stream_start(opened).handle_stream_end(ended).replace_message(reply))
+        def arrived(evt):
+            self.arrived += 1
+        return (s.handle_stream_start(opened).handle_message_start(arrived).handle_stream_end(ended)
+                .replace_message(reply))
 
 
 def mux_layout(sessions, key='shared', **options):
@@ -155,17 +159,32 @@ def test_a_full_queue_opens_another_session():
 
 
 def test_a_stream_gets_its_replies_in_order_even_from_different_sessions():
-    # The first message waits long in session 1 (max_queue 1), the second is answered at once by session 2.
-    s = Sessions(delay=lambda h: 0.05 if h == 'slow' else 0)
+    # Session 1 is full (max_queue 2) with another stream's message and A's slow one: A's second message goes to
+    # session 2 and is answered first, but reaches A after the first.
+    s = Sessions(delay=lambda h: 0.05 if h in ('other', 'slow') else 0)
 
     async def main():
-        (p, c), = streams(mux_layout(s, max_queue=1), 1)
+        (p, c), (q, d) = streams(mux_layout(s, max_queue=2), 2)
+        feed(q, msg('other'))
         feed(p, msg('slow') + msg('fast') + [StreamEnd()])
         await until(lambda: c.events and isinstance(c.events[-1], StreamEnd))
         return c.events
     events = run(main)
     assert heads(events) == [{'re': 'slow', 's': 1}, {'re': 'fast', 's': 2}]
     assert events[-1].error is None
+
+
+def test_a_stream_at_max_queue_holds_its_messages_until_replies_come():
+    s = Sessions(delay=lambda h: 0.01)
+
+    async def main():
+        (p, c), = streams(mux_layout(s, max_queue=2), 1)
+        feed(p, [e for i in range(6) for e in msg(i)] + [StreamEnd()])
+        assert s.arrived == 2                       # two went in; four wait in the stream
+        await until(lambda: c.events and isinstance(c.events[-1], StreamEnd))
+        return c.events
+    events = run(main)
+    assert heads(events) == [{'re': i, 's': 1} for i in range(6)]
 
 
 def test_max_messages_retires_a_session_once_its_replies_are_out():
@@ -310,6 +329,12 @@ def proxy(port, **mux_options):
 proxy({p_main})
 proxy({p_queue}, max_queue=2)
 proxy({p_idle}, max_idle=0.3)
+
+# mux straight after the decoder: one client's pipelined requests are one stream
+(pipy().listen('127.0.0.1:{p_stream}')
+    .decode_http_request()
+    .mux('upstream', max_queue=2).to(lambda s: s.encode_http_request().connect(UPSTREAM).decode_http_response())
+    .encode_http_response())
 '''
 
 
@@ -318,7 +343,7 @@ def http_mux(tmp_path_factory):
     from test.helpers import Backend, ScriptOnPorts
     tmp = tmp_path_factory.mktemp('http_mux')
     backend = Backend(str(tmp))
-    proxy = ScriptOnPorts(str(tmp), HTTP_SCRIPT, ('p_main', 'p_queue', 'p_idle'), backend=backend.port)
+    proxy = ScriptOnPorts(str(tmp), HTTP_SCRIPT, ('p_main', 'p_queue', 'p_idle', 'p_stream'), backend=backend.port)
     proxy.backend = backend.port
     yield proxy
     proxy.proc.stop()
@@ -367,6 +392,16 @@ def test_http_a_full_queue_opens_another_upstream_connection(http_mux):
         t.join(10)
     assert answers == [b'slow'] * 6
     assert opened(http_mux.backend) - before == 3 + 1     # two requests at most waiting on each; the stats request
+
+
+def test_http_a_stream_at_max_queue_waits_for_its_replies_instead_of_opening_sessions(http_mux):
+    from test.helpers import RawClient, echo_of, req
+    before = opened(http_mux.backend)
+    paths = ['/echo?n=%d' % n for n in range(20)]
+    with RawClient(http_mux.p_stream) as c:
+        c.send(b''.join(req(p) for p in paths))       # one read: the stream holds all but two of them
+        assert [echo_of(c.read_response())['path'] for _ in paths] == paths
+    assert opened(http_mux.backend) - before == 1 + 1
 
 
 def test_http_an_upstream_that_closes_fails_the_requests_waiting_on_it_only(http_mux):
