@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd, ctx
 from pipyx._native import Context, EventCollector
@@ -300,6 +301,35 @@ def test_a_message_over_max_message_size_ends_its_stream_only():
     assert s.seen[1] == ['small']
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3)), max_size=5), min_size=1, max_size=5),
+       st.integers(0, 3), st.integers(0, 4))
+def test_any_mix_of_streams_and_limits_gives_each_stream_its_replies_in_order(plan, max_queue, max_messages):
+    # plan[k] = the messages of stream k: (how many replies, how many loop turns the session takes to answer)
+    async def main():
+        async def answer(m):
+            k, i = m.head
+            n, turns = plan[k][i]
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            return [Message({'re': m.head, 'part': j}) for j in range(n)] or None
+        lay = layout(lambda p: p.mux('k', output_count=lambda e: plan[e.head[0]][e.head[1]][0], max_queue=max_queue,
+                                     max_messages=max_messages).to(lambda s: s.replace_message(answer)))
+        ss = streams(lay, len(plan))
+        longest = max(len(msgs) for msgs in plan)
+        for i in range(longest):                  # the streams' messages interleave
+            for k, (p, c) in enumerate(ss):
+                if i < len(plan[k]):
+                    feed(p, msg((k, i)))
+        for p, c in ss:
+            feed(p, [StreamEnd()])
+        await until(lambda: all(c.events and isinstance(c.events[-1], StreamEnd) for _, c in ss))
+        return [c.events for _, c in ss]
+    for k, events in enumerate(run(main)):
+        assert heads(events) == [{'re': (k, i), 'part': j} for i, (n, _) in enumerate(plan[k]) for j in range(n)]
+        assert events[-1].error is None
+
+
 def test_options_are_checked_where_the_script_gives_them():
     from pipyx.errors import ScriptError
     for options, word in [({'max_idle': 'soon'}, 'max_idle'), ({'max_queue': 1.5}, 'max_queue'),
@@ -531,3 +561,31 @@ def test_mqtt_garbage_from_one_device_ends_its_connection_only(mosquitto, run_pi
         assert [watcher.message().payload for _ in range(2)] == [b'before', b'after']
     finally:
         good.close()
+
+
+def test_http_after_a_reload_the_replaced_sessions_serve_their_connections_then_close(run_pipyx, backend):
+    import signal
+    from test.helpers import RawClient, backend_stats, free_port, req, wait_for
+    port = free_port()
+    script = '''
+from pipyx import pipy
+(pipy().listen('127.0.0.1:{port}')
+    .decode_http_request()
+    .demux().to(lambda p: p.mux('upstream', max_idle=0.5).to(
+        lambda s: s.encode_http_request().connect('127.0.0.1:{backend}').decode_http_response()))
+    .encode_http_response())
+'''.format(port=port, backend=backend)
+    p = run_pipyx(script, port=port)
+
+    def conn(client):
+        client.send(req('/conn'))
+        return json.loads(client.read_response().body)['conn']
+    with RawClient(port) as old:
+        before = conn(old)
+        p.signal(signal.SIGHUP)
+        assert wait_for(lambda: 'reloaded' in p.log(), 5), p.log()
+        with RawClient(port) as new:
+            assert conn(new) != before                    # the new version has sessions of its own
+        assert conn(old) == before                        # a connection of the old version keeps its session
+        assert wait_for(lambda: before not in backend_stats(backend)['open'], 3)    # which closes once idle
+        assert conn(old) > before
