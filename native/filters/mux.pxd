@@ -69,6 +69,7 @@ cdef class Mux(Filter):
     cdef MuxSession last_session
     cdef MessageStart start             # the message being received, gathered whole before it goes in
     cdef Data body
+    cdef bint body_own                  # body is a Data of this filter's, not the event that brought it
     cdef MuxRequest oldest              # this stream's requests awaiting replies, oldest first
     cdef MuxRequest newest
     cdef StreamEnd eos                  # the input's end, given once the replies are all out

@@ -191,6 +191,7 @@ cdef class MuxSession(EventTarget):
             report_error(e, None)
 
 
+@cython.freelist(64)
 cdef class MuxRequest:
     """One message sent into a session, awaiting its replies."""
 
@@ -268,13 +269,20 @@ cdef class Mux(Filter):
             if self.start is None:
                 self.start = <MessageStart>evt
                 self.body = None
+                self.body_own = False
             return 0
         if isinstance(evt, Data):
             if self.start is None:
                 return 0                        # (Data outside a message has nowhere to go)
             if self.body is None:
-                self.body = Data.__new__(Data)
-            self.body.append_data(<Data>evt)
+                self.body = <Data>evt               # a body in one piece goes on as the event it came in
+            else:
+                if not self.body_own:
+                    # (A second piece: gathered in a Data of our own, the first event left as it was.)
+                    first, self.body = self.body, Data.__new__(Data)
+                    self.body.append_data(<Data>first)
+                    self.body_own = True
+                self.body.append_data(<Data>evt)
             st = self.state
             if st.max_message_size > 0 and self.body.nbytes() > st.max_message_size:
                 log_warning('pipyx.mux', 'mux%s: a message of over %d bytes (max_message_size); ending its stream'
