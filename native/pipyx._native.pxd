@@ -90,6 +90,13 @@ cdef class MuxSessionPool
 cdef class MuxSession
 cdef class MuxRequest
 cdef class Mux
+cdef class ContentEncoder
+cdef class ContentDecoder
+cdef class CodingFilter
+cdef class CompressFilter
+cdef class CompressHttpOptions
+cdef class CompressHTTP
+cdef class DecompressHTTP
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -107,6 +114,7 @@ include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
+include "codecs/content_coding.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -131,3 +139,4 @@ include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/demux.pxd"
 include "filters/mux.pxd"
+include "filters/compress.pxd"

@@ -9,6 +9,9 @@ from ._native import (Data, Event, MessageStart, MessageEnd, StreamEnd, Message,
 from .config import pipy, Configuration
 from .errors import ScriptError
 from . import algo
+from .runtime import argv, worker_index, load, restart, exit, inbound, outbound
+from .agent import Agent, RequestError
 
 __all__ = ['pipy', 'Message', 'Data', 'Event', 'MessageStart', 'MessageEnd', 'StreamEnd', 'RequestHead',
-           'ResponseHead', 'Headers', 'HttpLimits', 'ctx', 'algo', 'Configuration', 'ScriptError']
+           'ResponseHead', 'Headers', 'HttpLimits', 'ctx', 'algo', 'Configuration', 'ScriptError', 'Agent',
+           'RequestError']

@@ -39,6 +39,10 @@ def set_error_reporter(fn: Callable[[BaseException, tuple[str, int] | None], obj
     """Sets what errors in user callbacks are reported to: fn(exception, filter location)."""
 
 
+def outbound_connections() -> list[Connect]:
+    """The connect() endpoints whose socket is connected now."""
+
+
 def trim_heap() -> int:
     """Returns the C heap's free pages to the system (glibc's malloc_trim): 1 if some were returned, 0 if none, -1
     where the C library cannot. It walks the whole heap: for a process going idle, not for the path of a request."""
@@ -326,6 +330,9 @@ class Pipeline(EventTarget):
 class Endpoint(Filter):
     """A socket's side of a pipeline: it reads into one and writes what comes out of one."""
 
+    def connection_info(self) -> tuple[asyncio.BaseTransport, float] | None:
+        """(transport, opened_at) while the socket is connected, else None: what pipyx.inbound()/outbound() list."""
+
 
 # -- filters: callbacks, flow, debugging -------------------------------------------------------------------------
 
@@ -592,6 +599,72 @@ class MuxHTTP(Filter):
     """mux_http(): sends each request over a pooled upstream session and outputs the response."""
 
     def __init__(self, target: LayoutRef, session_key: _PerStream = None, opts: MuxOptions | None = None) -> None: ...
+
+
+# -- compression: content codings and the compress family --------------------------------------------------------
+
+CODINGS: Final[dict[str, int]]
+"""The coding index of each method name compress() and decompress() take ('gzip', 'x-gzip', 'deflate', 'inflate',
+'br', 'brotli')."""
+
+CODING_NAMES: Final[tuple[str, ...]]
+"""The HTTP name of each coding, by index: identity, gzip, deflate, br."""
+
+
+class ContentCodingError(ValueError):
+    """A body could not be decompressed; reason is the StreamEnd error its stream ends with."""
+    reason: ClassVar[str]
+
+
+class CorruptContent(ContentCodingError):
+    """The compressed bytes are not valid for their coding, or stop before their end."""
+
+
+class ContentTooLarge(ContentCodingError):
+    """Decompressing would produce more than the limit allows (a zip bomb, or a limit set too low)."""
+
+
+class ContentEncoder:
+    """Compresses one body or stream: feed() chunks, flush() what a reader must see now, finish() at the end."""
+
+
+class ContentDecoder:
+    """Decompresses one body or stream: feed() chunks, finish() at the end. Raises CorruptContent or
+    ContentTooLarge, after which it must not be fed again."""
+
+
+class CodingFilter(Filter):
+    """Base of the compress family."""
+
+
+class CompressFilter(CodingFilter):
+    """compress(method, level) / decompress(method, max_size): each message body is coded on its own; Data outside
+    messages is coded as one stream that ends with the stream."""
+
+    def __init__(self, decoding: bool, coding: int, method: Callable[[], str | None] | None,
+                 levels: tuple[int | None, ...], max_size: int) -> None: ...
+
+
+class CompressHttpOptions:
+    """What every clone of one compress_http shares."""
+
+    def __init__(self, offered: tuple[str, ...] | Callable[[MessageStart], str | Iterable[str] | None],
+                 levels: tuple[int | None, ...], types: Iterable[str], min_size: int, negotiator: Any,
+                 accept_encoding: _PerStream) -> None: ...
+
+
+class CompressHTTP(CodingFilter):
+    """compress_http(...): compresses a response body with the best coding its request accepts, and says so in its
+    head (Content-Encoding, Vary, a weak ETag, no Content-Length)."""
+
+    def __init__(self, opts: CompressHttpOptions) -> None: ...
+
+
+class DecompressHTTP(CodingFilter):
+    """decompress_http(enable, max_size): decompresses a message whose Content-Encoding is gzip, deflate or br, and
+    takes the coding out of its head."""
+
+    def __init__(self, enable: _PerStream, max_size: int) -> None: ...
 
 
 # -- sockets -----------------------------------------------------------------------------------------------------

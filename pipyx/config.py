@@ -7,6 +7,7 @@ module per filter or family, and Configuration below lists them all.
 """
 from .errors import ScriptError, caller_location  # noqa: F401  (ScriptError: pipyx.config.ScriptError, as before)
 from .filters.branch import BranchMixin
+from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
 from .filters.demux import DemuxMixin
@@ -32,6 +33,7 @@ from .program import Program, current_program, set_program  # noqa: F401  (Progr
 class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
+        CompressMixin,
         # Connections and tunnels
         ConnectMixin, TunnelMixin,
         # Other protocols, and pacing
@@ -45,8 +47,9 @@ class Configuration(
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 
-    listen(), pipeline(), to(), export() and import_() come from pipyx.builder.PipelineBuilder; every other method
-    adds a filter and is documented in its module under pipyx/filters/."""
+    listen(), pipeline(), task(), watch(), exit(), to(), export() and import_() come from
+    pipyx.builder.PipelineBuilder; every other method adds a filter and is documented in its module under
+    pipyx/filters/."""
 
 
 def pipy(**context_variables):

@@ -10,6 +10,8 @@ from ._native import ListenerState
 from .address import format_address
 from .errors import ScriptError
 from .memory import IdleReclaim
+from .tasks import TaskRunner
+from . import runtime
 
 log = logging.getLogger('pipyx')
 
@@ -65,13 +67,18 @@ class Worker:
         self.reuse_port = reuse_port
         self.drain_timeout = drain_timeout
         self.listeners = {}              # (address, port) -> (server, ListenerState)
+        self.retired = []                # ListenerStates of ports a reload stopped, while connections remain
         self.stopping = None
+        self.loop = None
+        self.tasks = None                # the TaskRunner of the version running now
+        self.exit_code = 0               # what pipyx.exit(code) asked for
 
     async def run(self, program, background=()):
         """Serves program until SIGTERM/SIGINT. background: coroutine functions (taking this worker) started once the
         listeners are open, such as the repo watcher or the file watcher; they are cancelled before draining."""
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         self.stopping = loop.create_future()
+        runtime.attach(self, program.root)
         # Signals first: a SIGTERM that comes while the ports are being opened still means a clean stop.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -100,10 +107,20 @@ class Worker:
                 # failed): stopping must not wait on it for ever.
                 await asyncio.wait(tasks, timeout=2.0)
             idle_reclaim.stop()
+        # As in Pipy, the exit() pipelines run while the ports are still open (to deregister from a registry, say),
+        # and the connections are drained once they are done.
+        if self.tasks is not None:
+            self.tasks.stop()
+            await self.tasks.run_exits(self.drain_timeout)
         await self.drain()
 
+    def exit(self, code):
+        """pipyx.exit(code): stop as SIGTERM does, then exit with code."""
+        self.exit_code = code
+        self.stop()
+
     def stop(self):
-        if not self.stopping.done():
+        if self.stopping is not None and not self.stopping.done():
             log.info('stopping: finishing requests in flight (up to %gs)', self.drain_timeout)
             self.stopping.set_result(None)
 
@@ -118,6 +135,12 @@ class Worker:
             return e
         log.info('reloaded %s', program.entry)
         return None
+
+    def listener_states(self):
+        """The ListenerState of every port listened on, and of those a reload stopped whose connections are still
+        draining: for pipyx.inbound()."""
+        self.retired = [state for state in self.retired if state.connections]
+        return [state for _, state in self.listeners.values()] + self.retired
 
     def addresses(self):
         """The listening addresses as 'host:port' strings, for reports."""
@@ -163,7 +186,13 @@ class Worker:
             server, state = self.listeners.pop(key)
             server.close()
             state.drain()
+            self.retired.append(state)
             log.info('stopped listening on %s:%d', *key)
+        # The old version's tasks stop (a run still going is shut down) and the new version's start.
+        if self.tasks is not None:
+            self.tasks.stop()
+        runtime.attach(self, program.root)
+        self.tasks = TaskRunner(program, loop).start()
 
     async def open(self, loop, key, layout):
         options = layout.listen_options or {}

@@ -37,6 +37,7 @@ cdef class Connect(Endpoint):
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
+    cdef int on_bytes(self, object b) except -1
     cdef void start(self)
     cdef void hold_pending(self, Data d)
     cdef void expect_reply(self, bint owed)

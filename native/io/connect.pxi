@@ -29,6 +29,15 @@ cdef tuple parse_target(object target):
     return (host, port)
 
 
+# The connected outgoing sockets, for pipyx.outbound(): one add and one discard per connection, nothing per event.
+cdef set _outbound = set()
+
+
+def outbound_connections():
+    """The connect() endpoints whose socket is connected now."""
+    return list(_outbound)
+
+
 cdef class Connect(Endpoint):
 
     def __init__(self, target, ConnectOptions opts=None):
@@ -87,6 +96,17 @@ cdef class Connect(Endpoint):
             return 0
         if self.state == C_IDLE and isinstance(evt, MessageStart):
             self.start()
+        return 0
+
+    cdef int on_bytes(self, object b) except -1:
+        if self.state != C_CONNECTED or len(b) == 0:
+            return self.on_event(Data.wrap(b))
+        self.send_bytes(b)
+        if not self.framed:
+            self.awaiting_reply = True
+        self.last_write = now()
+        if self.write_paused:
+            self.note_congestion()
         return 0
 
     cdef void hold_pending(self, Data d):
@@ -177,6 +197,7 @@ cdef class Connect(Endpoint):
         self.write = transport.write
         self.state = C_CONNECTED
         self.use_socket(transport)
+        _outbound.add(self)
         try:
             transport.get_extra_info('socket').setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         except Exception:
@@ -231,7 +252,7 @@ cdef class Connect(Endpoint):
         self.last_read = now()
         self.read_begins()
         try:
-            self.output(Data.wrap(data))
+            self.output_bytes(data)
         except Exception as e:
             report_error(e, self.location)
             self.abort_with('RuntimeError')
@@ -243,6 +264,7 @@ cdef class Connect(Endpoint):
 
     def connection_lost(self, exc):
         socket_closed()
+        _outbound.discard(self)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None

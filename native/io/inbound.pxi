@@ -116,7 +116,7 @@ cdef class Inbound(Endpoint):
             return                        # the answer is out; what the client still sends is read and dropped
         self.read_begins()
         try:
-            self.stream.on_event(Data.wrap(data))
+            self.stream.on_bytes(data)
         except Exception as e:
             report_error(e, None)
             self.abort()
@@ -198,6 +198,17 @@ cdef class Inbound(Endpoint):
                 self.transport.close()
             else:
                 self.linger()
+        return 0
+
+    cdef int on_bytes(self, object b) except -1:
+        if self.closed:
+            return 0
+        if self.sender is not None or type(b) is FileChunk:
+            return self.on_event(Data.wrap(b))
+        self.activity += 1
+        self.send_bytes(b)
+        if self.write_paused:
+            self.note_congestion()
         return 0
 
     cdef void linger(self):
