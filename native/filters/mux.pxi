@@ -333,6 +333,9 @@ cdef class Mux(Filter):
             if type(n_given) is not int:
                 n_given = self.call(n_given, start)
             n = n_given
+            # (A key that cannot be one, a session that cannot start: this stream's error, not the connection's.)
+            s = st.pool(self.key).pick(self.last_session,
+                                       self.pipeline.context if self.pipeline is not None else None)
         except Exception as e:
             report_error(e, self.location)
             return self.abort(StreamEnd('RuntimeError'))
@@ -346,7 +349,6 @@ cdef class Mux(Filter):
                 self.newest.next_in_stream = r
             self.newest = r
             self.awaiting += 1
-        s = st.pool(self.key).pick(self.last_session, self.pipeline.context if self.pipeline is not None else None)
         self.last_session = s
         return s.send(start, body, end, r)
 

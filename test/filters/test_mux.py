@@ -243,6 +243,28 @@ def test_a_session_that_ends_fails_the_requests_waiting_on_it_and_no_others():
     assert elsewhere == [('start', {'re': 'elsewhere', 's': 1}), ('end', None)]
 
 
+def test_an_error_inside_a_session_fails_the_requests_waiting_on_it_with_runtime_error():
+    def answer(m, n):
+        if m.head == 'boom':
+            raise ValueError('the session broke')
+        return Message({'re': m.head, 's': n})
+    s = Sessions(answer=answer)
+
+    async def main():
+        ss = streams(mux_layout(s), 3)
+        for (p, c), head in zip(ss, ('ok', 'boom', 'queued')):
+            feed(p, msg(head))
+        await until(lambda: all(c.events for _, c in ss))
+        (p, c) = ss[0]
+        feed(p, msg('later'))                        # a new session
+        await until(lambda: len(heads(c.events)) == 2)
+        return [summary(c.events) for _, c in ss]
+    got = run(main)
+    assert got[0] == [('start', {'re': 'ok', 's': 1}), ('end', None), ('start', {'re': 'later', 's': 2}),
+                      ('end', None)]
+    assert got[1] == got[2] == [('stream_end', 'RuntimeError')]
+
+
 def test_a_stream_that_fails_has_its_replies_dropped_and_others_keep_theirs():
     s = Sessions(delay=lambda h: 0.03)
 
@@ -299,6 +321,25 @@ def test_a_message_over_max_message_size_ends_its_stream_only():
     assert summary(e1) == [('stream_end', 'BufferOverflow')]
     assert summary(e2)[1] == ('data', b'y' * 100)
     assert s.seen[1] == ['small']
+
+
+def test_a_session_key_that_cannot_be_one_ends_that_stream_with_runtime_error():
+    # The first stream's key is a list, which no pool can be found by; the other stream is not touched.
+    s = Sessions()
+
+    def build(p):
+        return (p.handle_message_start(lambda e: setattr(ctx, 'tenant', [] if e.head == 'a' else e.head))
+                .mux(lambda: ctx.tenant).to(s.build))
+
+    async def main():
+        (p1, c1), (p2, c2) = streams(layout(build, tenant='', session=0), 2)
+        feed(p1, msg('a'))
+        feed(p2, msg('b'))
+        await until(lambda: heads(c2.events))
+        return c1.events, c2.events
+    e1, e2 = run(main)
+    assert summary(e1) == [('stream_end', 'RuntimeError')]
+    assert heads(e2) == [{'re': 'b', 's': 1}]
 
 
 @settings(max_examples=30, deadline=None)
