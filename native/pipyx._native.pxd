@@ -97,6 +97,12 @@ cdef class CompressFilter
 cdef class CompressHttpOptions
 cdef class CompressHTTP
 cdef class DecompressHTTP
+cdef class QuotaCounter
+cdef class Quota
+cdef class ThrottleQuota
+cdef class ThrottleConcurrency
+cdef class ThrottleDataRate
+cdef class ThrottleMessageQuota
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -140,3 +146,5 @@ include "filters/throttle.pxd"
 include "filters/demux.pxd"
 include "filters/mux.pxd"
 include "filters/compress.pxd"
+include "filters/quota.pxd"
+include "filters/throttle_quota.pxd"

@@ -6,7 +6,7 @@ checks this file against the built module.
 """
 import asyncio
 import os
-from typing import Any, Awaitable, Callable, ClassVar, Final, Iterable, Mapping
+from typing import Any, Awaitable, Callable, ClassVar, Final, Hashable, Iterable, Mapping
 
 # A value a filter takes either as it is, or as a callable evaluated for each stream (or message).
 _PerStream = Any
@@ -258,12 +258,15 @@ class ContextAccess:
 
 
 class InboundInfo:
-    """ctx.inbound: the addresses of the stream's connection."""
+    """ctx.inbound: the addresses of the stream's connection; on a transparent listener, also where the client
+    meant to connect (destination_*)."""
 
     remote_address: str | None
     remote_port: int | None
     local_address: str | None
     local_port: int | None
+    destination_address: str | None
+    destination_port: int | None
     def __init__(self, peer: tuple[Any, ...] | None, local: tuple[Any, ...] | None) -> None: ...
 
 
@@ -413,6 +416,60 @@ class ThrottleMessageRate(Filter):
 
     def __init__(self, rate: float, burst: float | None = None, key: _PerStream = None,
                  match: Callable[[Any], object] | None = None) -> None: ...
+
+
+def parse_seconds(value: float | str, name: str) -> float:
+    """A duration: a number of seconds, or a string with a unit as Pipy writes them ('500ms', '1s', '5m', '1h')."""
+
+
+class QuotaCounter: ...
+
+
+class Quota:
+    """algo.Quota(initial, per=None, produce=None, max=None, key=None): an amount that throttle filters take from.
+    `per` (seconds, or '1s', '500ms'...): that long after something was taken, the amount comes back up to initial,
+    or by `produce` at a time, every `per`, until it is there. Without `per` nothing comes back by itself: produce()
+    gives it back. `max` caps what produce() can raise it to (no cap by default). Quotas made with the same `key`
+    share one amount, wherever in the process they were made, while one of them is still held."""
+
+    def __init__(self, initial: float, per: float | str | None = None, produce: float | None = None,
+                 max: float | None = None, key: Hashable | None = None) -> None: ...
+    @property
+    def initial(self) -> float:
+        """The amount the quota starts with, and comes back to. Set at run time, it changes where the quota comes
+        back to from the next refill on (current is left as it is: produce() or reset() for that)."""
+    @initial.setter
+    def initial(self, value: float) -> None: ...
+    @property
+    def per(self) -> float:
+        """Seconds after a take until the amount comes back (0: never by itself); settable at run time."""
+    @per.setter
+    def per(self, value: float | str | None) -> None: ...
+    @property
+    def current(self) -> float:
+        """The amount there is now."""
+    def consume(self, amount: float) -> float:
+        """Takes up to amount and returns how much was taken (less when there is less)."""
+    def produce(self, amount: float) -> None:
+        """Adds amount (up to max): filters waiting for the quota take it first, in the order they came."""
+    def reset(self) -> None:
+        """Back to the initial amount: what is missing is produced, an amount above it is cut back."""
+
+
+class ThrottleQuota(Filter):
+    def __init__(self, quota: Quota | Callable[[], Quota], block_input: bool = True) -> None: ...
+
+
+class ThrottleConcurrency(ThrottleQuota):
+    """throttle_concurrency(quota, block_input=True)"""
+
+
+class ThrottleDataRate(ThrottleQuota):
+    """throttle_data_rate(quota, block_input=True)"""
+
+
+class ThrottleMessageQuota(ThrottleQuota):
+    """throttle_message_rate(quota, block_input=True)"""
 
 
 # -- filters: messages of any protocol (demux, mux) ---------------------------------------------------------------
@@ -678,6 +735,18 @@ class ListenerState:
     """After pipyx ends a connection, how long what the client still sends is read and dropped."""
     linger_timeout: float
     """And the longest pause in it."""
+    read_timeout: float
+    """The longest wait for a byte from the client."""
+    write_timeout: float
+    """The longest bytes may wait to be sent without any going out."""
+    congestion_limit: int
+    """The send buffer's high-water mark (0: the event loop's)."""
+    buffer_limit: int
+    """Bytes waiting to be sent above which the connection is dropped (0: none)."""
+    transparent: bool
+    """Find the original destination (SO_ORIGINAL_DST) for ctx.inbound."""
+    on_close: Callable[[], object] | None
+    """Called as a connection goes: max_connections resumes accepting."""
     connections: set[Inbound]
     draining: bool
     loop: asyncio.AbstractEventLoop | None
@@ -711,8 +780,37 @@ class ConnectOptions:
     idle_timeout: float
     """The longest time with no traffic either way."""
     buffer_limit: int
+    write_timeout: float
+    """The longest bytes may wait in the send buffer without any going out."""
+    congestion_limit: int
+    """The send buffer's high-water mark (0: the event loop's)."""
+    retry_count: int
+    """Connection attempts after a failed one; -1: no end."""
+    retry_delay: float
+    keep_alive: bool
+    no_delay: bool
+    bind: Any
+    """The local 'ip:port' (or 'ip', or a callable returning one), or None."""
+    on_state: Callable[[OutboundInfo], object] | None
+    """on_state(outbound): called as the connection's state changes."""
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 60.0, idle_timeout: float = 300.0,
-                 buffer_limit: int = 1048576) -> None: ...
+                 buffer_limit: int = 1048576, write_timeout: float = 0.0, congestion_limit: int = 0,
+                 retry_count: int = 0, retry_delay: float = 0.0, keep_alive: bool = True, no_delay: bool = True,
+                 bind: Any = None, on_state: Callable[[OutboundInfo], object] | None = None) -> None: ...
+
+
+class OutboundInfo:
+    """What connect's on_state callback is given: the connection's state ('connecting', 'connected', 'idle' while
+    waiting to retry, 'closed'), the error it closed or failed with, its addresses, and the retries so far."""
+
+    state: str
+    error: str | None
+    remote_address: str | None
+    remote_port: int | None
+    local_address: str | None
+    local_port: int | None
+    retries: int
+    def __init__(self) -> None: ...
 
 
 class Connect(Endpoint):

@@ -30,11 +30,25 @@ class PipelineBuilder:
         HTTP server is answering a request; 0 for none), linger_time (30) and linger_timeout (5): how long, and with
         how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
         answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
-        serve TLS on the port)."""
+        serve TLS on the port).
+
+        As Pipy's listen: max_connections (at that many open connections, accepting pauses until one closes; 0 for
+        no limit), read_timeout (the longest wait for a byte from the client; 0, the default, for none), write_timeout
+        (the longest bytes may wait to be sent without any going out; 0 for none), keep_alive (SO_KEEPALIVE, default
+        True), no_delay (TCP_NODELAY, default True), congestion_limit (bytes waiting to be sent above which whoever
+        feeds the connection is paused; default the event loop's 64 KiB), buffer_limit (bytes waiting to be sent
+        above which the connection is dropped; 0, the default, for no limit), transparent (ctx.inbound gets the
+        destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for)."""
         try:
             address, port = parse_address(port)
         except ValueError as e:
             raise ScriptError('listen(): %s' % e, *caller_location()) from None
+        for name in ('idle_timeout', 'linger_time', 'linger_timeout', 'read_timeout', 'write_timeout',
+                     'max_connections', 'congestion_limit', 'buffer_limit', 'backlog'):
+            value = options.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ScriptError('listen(): %s must be a number, 0 or more, not %r' % (name, value),
+                                  *caller_location())
         loc = caller_location()
         layout = self._module.new_layout('listen %s' % format_address(address, port), loc)
         layout.listen_options = dict(options)

@@ -28,7 +28,7 @@ class _NoTLSHalfCloseWarning(logging.Filter):
 _no_tls_half_close_warning = _NoTLSHalfCloseWarning()
 
 
-def listening_socket(host, port, reuse_port):
+def listening_socket(host, port, reuse_port, transparent=False):
     """The bound socket for an IP address, made here; None for a host name, which the loop resolves. Given a host,
     the loop would resolve even an address in libuv's thread pool, and that starts four threads: a process with
     threads pays on every read and write, since the kernel then counts references to each file it looks up
@@ -44,6 +44,8 @@ def listening_socket(host, port, reuse_port):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if transparent:
+            set_ip_transparent(sock, family, host, port)
         sock.bind((host, port))
     except OSError as e:
         sock.close()
@@ -54,11 +56,100 @@ def listening_socket(host, port, reuse_port):
     return sock
 
 
+IP_TRANSPARENT = 19          # linux/in.h; IPV6_TRANSPARENT is 75
+
+
+def set_ip_transparent(sock, family, host, port):
+    """IP_TRANSPARENT lets the port accept connections TPROXY sends it for other addresses. It needs CAP_NET_ADMIN;
+    without it, connections NAT redirected here (iptables REDIRECT) still work, so that is a warning, not an error."""
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, 75, 1)
+        else:
+            sock.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+    except OSError as e:
+        log.warning('listen %s transparent: no IP_TRANSPARENT (%s): only NAT-redirected connections will be seen',
+                    format_address(host, port), e.strerror)
+
+
 def listener_timeouts(layout):
     """(idle_timeout, linger_time, linger_timeout) from a listen()'s options, defaults where not given."""
     options = layout.listen_options or {}
     return tuple(float(options.get(name, default) or 0)
                  for name, default in (('idle_timeout', 60.0), ('linger_time', 30.0), ('linger_timeout', 5.0)))
+
+
+def configure_listener(state, layout):
+    """Gives a ListenerState its layout's listen() options (when the port opens, and again on each reload)."""
+    options = layout.listen_options or {}
+    state.layout = layout
+    state.idle_timeout, state.linger_time, state.linger_timeout = listener_timeouts(layout)
+    state.read_timeout = float(options.get('read_timeout') or 0)
+    state.write_timeout = float(options.get('write_timeout') or 0)
+    state.congestion_limit = int(options.get('congestion_limit') or 0)
+    state.buffer_limit = int(options.get('buffer_limit') or 0)
+    state.transparent = bool(options.get('transparent'))
+
+
+class LimitedAcceptor:
+    """A listening socket that has at most max_connections connections open: at the limit it stops accepting, so
+    that new clients wait in the kernel's backlog, and accepts again as soon as a connection closes. The event
+    loop's servers cannot pause, so this one accepts by itself; it stands where a server would (close, sockets)."""
+
+    def __init__(self, loop, sock, state, ssl, backlog, max_connections):
+        self.loop, self.sock, self.state, self.ssl = loop, sock, state, ssl
+        self.max_connections = max_connections
+        self.sockets = [sock]
+        self.starting = 0            # accepted, and connection_made still to come
+        self.reading = False
+        self.closed = False
+        sock.setblocking(False)
+        sock.listen(backlog)
+        state.on_close = self.room_made
+        self.room_made()
+
+    def has_room(self):
+        return len(self.state.connections) + self.starting < self.max_connections
+
+    def accept(self):
+        while self.has_room():
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:     # out of descriptors: the loop's own servers say nothing either; try again soon
+                log.warning('accepting on %s: %s', self.sock.getsockname(), e.strerror)
+                self.stop_reading()
+                self.loop.call_later(0.1, self.room_made)
+                return
+            conn.setblocking(False)
+            self.starting += 1
+            task = self.loop.create_task(self.loop.connect_accepted_socket(self.state, conn, ssl=self.ssl))
+            task.add_done_callback(self.started)
+        self.stop_reading()
+
+    def started(self, task):
+        self.starting -= 1
+        if not task.cancelled() and task.exception() is not None:
+            log.debug('an accepted connection did not start: %r', task.exception())
+        self.room_made()
+
+    def room_made(self):
+        if not self.reading and not self.closed and self.has_room():
+            self.loop.add_reader(self.sock.fileno(), self.accept)
+            self.reading = True
+
+    def stop_reading(self):
+        if self.reading:
+            self.loop.remove_reader(self.sock.fileno())
+            self.reading = False
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.stop_reading()
+            self.state.on_close = None
+            self.sock.close()
 
 
 class Worker:
@@ -180,8 +271,11 @@ class Worker:
                 log.info('listening on %s:%d', *key)
             else:
                 server, state = self.listeners[key]
-                state.layout = layout
-                state.idle_timeout, state.linger_time, state.linger_timeout = listener_timeouts(layout)
+                configure_listener(state, layout)
+                if isinstance(server, LimitedAcceptor):
+                    server.max_connections = int((layout.listen_options or {}).get('max_connections') or 0) or \
+                        server.max_connections
+                    server.room_made()
         for key in [k for k in self.listeners if k not in wanted]:
             server, state = self.listeners.pop(key)
             server.close()
@@ -196,15 +290,23 @@ class Worker:
 
     async def open(self, loop, key, layout):
         options = layout.listen_options or {}
-        state = ListenerState(layout, *listener_timeouts(layout))
+        state = ListenerState(layout)
+        configure_listener(state, layout)
         state.loop = loop
         reuse = options.get('reuse_port', self.reuse_port)
         # ssl: an ssl.SSLContext. The loop does the TLS, so the pipeline reads and writes plain bytes.
         if options.get('ssl') is not None:
             logging.getLogger('asyncio').addFilter(_no_tls_half_close_warning)     # adding it twice adds it once
         backlog, ssl = int(options.get('backlog', 1024)), options.get('ssl')
-        sock = listening_socket(key[0], key[1], bool(reuse))
-        if sock is not None:
+        max_connections = int(options.get('max_connections') or 0)
+        sock = listening_socket(key[0], key[1], bool(reuse), state.transparent)
+        if sock is None and (max_connections > 0 or state.transparent):
+            # A host name: these need a socket of our own, so it is resolved here.
+            infos = await loop.getaddrinfo(key[0], key[1], type=socket.SOCK_STREAM)
+            sock = listening_socket(infos[0][4][0], key[1], bool(reuse), state.transparent)
+        if max_connections > 0:
+            server = LimitedAcceptor(loop, sock, state, ssl, backlog, max_connections)
+        elif sock is not None:
             try:
                 server = await loop.create_server(state, sock=sock, backlog=backlog, ssl=ssl)
             except BaseException:
@@ -213,9 +315,13 @@ class Worker:
         else:
             server = await loop.create_server(state, key[0], key[1], backlog=backlog, reuse_port=bool(reuse),
                                               reuse_address=True, ssl=ssl)
+        # Accepted sockets inherit these from the listening one: no system call per connection.
         for s in server.sockets:
             try:
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if options.get('no_delay', True):
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if options.get('keep_alive', True):
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             except OSError:
                 pass
         return server, state

@@ -1,24 +1,20 @@
 """mux: the messages of many streams merged into shared session sub-pipelines."""
-import re
-
-from .._native import Mux
+from .._native import Mux, parse_seconds
 from ..builder import PipelineBuilder
 from ..errors import ScriptError, caller_location
 from .demux import count_option, output_count_option
 
-_UNITS = {'': 1.0, 'ms': 0.001, 's': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
-
 
 def seconds_option(filter_name, name, value):
-    """A duration: a number of seconds, or a string with a unit ('500ms', '30s', '5m', '1h', '1d')."""
-    if isinstance(value, str):
-        m = re.fullmatch(r'\s*(\d+(?:\.\d*)?)\s*(ms|s|m|h|d|)\s*', value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    raise ScriptError('%s(): %s is a number of seconds or a string such as "30s" or "5m", not %r'
-                      % (filter_name, name, value), *caller_location())
+    """A duration as Pipy writes them (a number of seconds, '500ms', '30s', '5m', '1h'), else a ScriptError."""
+    try:
+        seconds = parse_seconds(value, name)
+    except ValueError as e:
+        raise ScriptError('%s(): %s' % (filter_name, e), *caller_location()) from None
+    if seconds < 0:
+        raise ScriptError('%s(): %s is a duration of 0 or more, not %r' % (filter_name, name, value),
+                          *caller_location())
+    return seconds
 
 
 class MuxMixin(PipelineBuilder):
