@@ -30,7 +30,10 @@ class PipelineBuilder:
         HTTP server is answering a request; 0 for none), linger_time (30) and linger_timeout (5): how long, and with
         how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
         answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
-        serve TLS on the port).
+        serve TLS on the port). protocol='udp' (default 'tcp'): each peer address is a stream of datagram
+        messages, ended after idle_timeout without a datagram either way; max_peers (10000, at most half the
+        descriptor limit) caps the streams at once, datagrams from further new peers being dropped with a log
+        line.
 
         As Pipy's listen: max_connections (at that many open connections, accepting pauses until one closes; 0 for
         no limit), read_timeout (the longest wait for a byte from the client; 0, the default, for none), write_timeout
@@ -39,6 +42,9 @@ class PipelineBuilder:
         feeds the connection is paused; default the event loop's 64 KiB), buffer_limit (bytes waiting to be sent
         above which the connection is dropped; 0, the default, for no limit), transparent (ctx.inbound gets the
         destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for)."""
+        if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
+            raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
+                              *caller_location())
         try:
             address, port = parse_address(port)
         except ValueError as e:

@@ -12,17 +12,27 @@ from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
 from .filters.demux import DemuxMixin
 from .filters.demux_http import DemuxHttpMixin
+from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
 from .filters.http_codec import HttpCodecMixin
+from .filters.insert import InsertMixin
 from .filters.link import LinkMixin
+from .filters.loop import LoopMixin
 from .filters.mqtt_codec import MqttCodecMixin
 from .filters.mux import MuxMixin
 from .filters.mux_http import MuxHttpMixin
+from .filters.on_start import OnStartMixin
+from .filters.pipe import PipeMixin
 from .filters.proxy_cache import ProxyCacheMixin
+from .filters.repeat import RepeatMixin
+from .filters.proxy_protocol import ProxyProtocolMixin
 from .filters.replace import ReplaceMixin
+from .filters.replay import ReplayMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
+from .filters.swap import SwapMixin
+from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
@@ -35,15 +45,16 @@ class Configuration(
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
         CompressMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin,
+        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Messages of any protocol: one sub-pipeline each, shared sessions
         DemuxMixin, MuxMixin,
         # Where a stream goes
-        LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
+        LinkMixin, BranchMixin, PipeMixin, ForkMixin, UseMixin, WaitMixin, LoopMixin, RepeatMixin, ReplayMixin,
+        SwapMixin,
         # Callbacks and debugging
-        HandleMixin, ReplaceMixin, DebugMixin):
+        OnStartMixin, InsertMixin, HandleMixin, ReplaceMixin, DummyMixin, DebugMixin):
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 

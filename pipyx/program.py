@@ -33,6 +33,7 @@ class Program:
         self.modules = {}            # absolute filename -> Module
         self.loading = []            # stack of filenames being executed
         self.namespaces = {}         # export namespace -> Module
+        self.hubs = {}               # swap()'s hubs by name
 
     def module_for(self, filename):
         if not filename.startswith('<'):

@@ -3,10 +3,11 @@ import asyncio
 import gc
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 
-from ._native import ListenerState
+from ._native import ListenerState, UdpListenerState
 from .address import format_address
 from .errors import ScriptError
 from .memory import IdleReclaim
@@ -70,6 +71,35 @@ def set_ip_transparent(sock, family, host, port):
     except OSError as e:
         log.warning('listen %s transparent: no IP_TRANSPARENT (%s): only NAT-redirected connections will be seen',
                     format_address(host, port), e.strerror)
+
+
+def listener_key(address, port, layout):
+    """The key of a listener in Worker.listeners: (address, port) for TCP, (address, port, 'udp') for UDP, so that one
+    port number may serve both."""
+    udp = (layout.listen_options or {}).get('protocol', 'tcp') == 'udp'
+    return (address, port, 'udp') if udp else (address, port)
+
+
+def format_key(key):
+    return '%s:%d' % key[:2] + ('/udp' if len(key) > 2 else '')
+
+
+def udp_socket(host, port, reuse_port):
+    """The bound datagram socket of a UDP listener."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, 'cannot listen on %s/udp: %s' % (format_address(host, port), e.strerror)) from None
+    return sock
 
 
 def listener_timeouts(layout):
@@ -152,6 +182,18 @@ class LimitedAcceptor:
             self.sock.close()
 
 
+def udp_options(layout):
+    """(idle_timeout, max_peers) of a UDP listen(), defaults where not given. max_peers defaults to 10000, or to half
+    the descriptor limit when that is lower: a relay opens a socket per peer, and a flood that ran the process out of
+    descriptors would fail every other connection too (and log each failure) instead of being dropped quietly."""
+    options = layout.listen_options or {}
+    max_peers = options.get('max_peers')
+    if max_peers is None:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        max_peers = 10000 if soft == resource.RLIM_INFINITY or soft <= 0 else min(10000, max(soft // 2, 1))
+    return float(options.get('idle_timeout', 60.0) or 0), int(max_peers)
+
+
 class Worker:
     def __init__(self, load, reuse_port=False, drain_timeout=10.0):
         self.load = load                 # () -> Program; raises ScriptError
@@ -229,13 +271,13 @@ class Worker:
 
     def listener_states(self):
         """The ListenerState of every port listened on, and of those a reload stopped whose connections are still
-        draining: for pipyx.inbound()."""
+        draining: for pipyx.inbound(). (TCP ones only: the peers of a UDP port are not connections.)"""
         self.retired = [state for state in self.retired if state.connections]
-        return [state for _, state in self.listeners.values()] + self.retired
+        return [state for key, (_, state) in self.listeners.items() if len(key) == 2] + self.retired
 
     def addresses(self):
         """The listening addresses as 'host:port' strings, for reports."""
-        return ['%s:%d' % key for key in self.listeners]
+        return [format_key(key) for key in self.listeners]
 
     async def apply(self, program):
         """Opens new listeners, points existing ones at their new layouts, drains the ones no longer there. If a
@@ -255,7 +297,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         wanted = {}
         for address, port, layout in program.listens:
-            wanted[(address, port)] = layout
+            wanted[listener_key(address, port, layout)] = layout
         opened = {}
         try:
             for key, layout in wanted.items():
@@ -268,7 +310,11 @@ class Worker:
         for key, layout in wanted.items():
             if key in opened:
                 self.listeners[key] = opened[key]
-                log.info('listening on %s:%d', *key)
+                log.info('listening on %s', format_key(key))
+            elif len(key) > 2:
+                server, state = self.listeners[key]
+                state.layout = layout
+                state.idle_timeout, state.max_peers = udp_options(layout)
             else:
                 server, state = self.listeners[key]
                 configure_listener(state, layout)
@@ -280,8 +326,9 @@ class Worker:
             server, state = self.listeners.pop(key)
             server.close()
             state.drain()
-            self.retired.append(state)
-            log.info('stopped listening on %s:%d', *key)
+            if len(key) == 2:
+                self.retired.append(state)
+            log.info('stopped listening on %s', format_key(key))
         # The old version's tasks stop (a run still going is shut down) and the new version's start.
         if self.tasks is not None:
             self.tasks.stop()
@@ -289,6 +336,8 @@ class Worker:
         self.tasks = TaskRunner(program, loop).start()
 
     async def open(self, loop, key, layout):
+        if len(key) > 2:
+            return await self.open_udp(loop, key, layout)
         options = layout.listen_options or {}
         state = ListenerState(layout)
         configure_listener(state, layout)
@@ -325,6 +374,19 @@ class Worker:
             except OSError:
                 pass
         return server, state
+
+    async def open_udp(self, loop, key, layout):
+        # The listener state is the port's datagram protocol and, for the worker, its server too (close()).
+        options = layout.listen_options or {}
+        state = UdpListenerState(layout, *udp_options(layout))
+        state.loop = loop
+        sock = udp_socket(key[0], key[1], bool(options.get('reuse_port', self.reuse_port)))
+        try:
+            await loop.create_datagram_endpoint(state, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return state, state
 
     async def drain(self):
         loop = asyncio.get_running_loop()

@@ -74,6 +74,7 @@ cdef class Pipeline(EventTarget):
     cdef public Context context
     cdef list chain_layouts              # for use()/chain(): the modules' layouts, and which one this is
     cdef int chain_index
+    cdef public object start_args        # what the filter that started it hands its on_start() (a fork's item)
 
     cdef int on_event(self, Event evt) except -1
     cdef int on_bytes(self, object b) except -1

@@ -44,6 +44,7 @@ cdef class Inbound(Endpoint):
 
     cdef int on_event(self, Event evt) except -1
     cdef int on_bytes(self, object b) except -1
+    cdef void sent_into_congestion(self)
     cdef bint takes_file_spans(self)
     cdef int send_file(self, FileChunk f, list after, list before) except -1
     cdef int sendfile_fd(self) except -2

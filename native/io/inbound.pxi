@@ -228,13 +228,7 @@ cdef class Inbound(Endpoint):
                         return self.send_file(<FileChunk>chunks[i], chunks[i + 1:], chunks[:i] if i else None)
                 self.send_chunks(chunks)
             if self.write_paused:
-                if self.listener.buffer_limit > 0 and \
-                        self.transport.get_write_buffer_size() > self.listener.buffer_limit:
-                    log_warning('pipyx', 'connection from %s: more than buffer_limit (%d bytes) waiting to be sent, '
-                                'closing it' % (self.transport.get_extra_info('peername'), self.listener.buffer_limit))
-                    self.end_with('BufferOverflow')
-                    return 0
-                self.note_congestion()
+                self.sent_into_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
             if (self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0
@@ -252,8 +246,16 @@ cdef class Inbound(Endpoint):
         self.activity += 1
         self.send_bytes(b)
         if self.write_paused:
-            self.note_congestion()
+            self.sent_into_congestion()
         return 0
+
+    cdef void sent_into_congestion(self):
+        if self.listener.buffer_limit > 0 and self.transport.get_write_buffer_size() > self.listener.buffer_limit:
+            log_warning('pipyx', 'connection from %s: more than buffer_limit (%d bytes) waiting to be sent, '
+                        'closing it' % (self.transport.get_extra_info('peername'), self.listener.buffer_limit))
+            self.end_with('BufferOverflow')
+        else:
+            self.note_congestion()
 
     cdef void linger(self):
         # Closing while the client may still be sending (a request refused before its body was read, a 431 for a

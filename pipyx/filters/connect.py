@@ -1,5 +1,5 @@
 """connect: the stream's bytes to and from a TCP connection."""
-from .._native import Connect, ConnectOptions
+from .._native import Connect, ConnectOptions, ConnectUDP
 from ..builder import PipelineBuilder
 from ..errors import ScriptError, caller_location
 
@@ -7,7 +7,7 @@ from ..errors import ScriptError, caller_location
 class ConnectMixin(PipelineBuilder):
     def connect(self, target, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, buffer_limit=1 << 20,
                 write_timeout=0, congestion_limit=0, retry_count=0, retry_delay=0, keep_alive=True, no_delay=True,
-                bind=None, on_state=None):
+                bind=None, on_state=None, protocol='tcp'):
         """Opens a TCP connection to target ('host:port', or a callable returning it, evaluated when the stream
         starts) on the first event; Data goes out to it, what it sends comes out as Data, and its close as StreamEnd
         (with ConnectionRefused, ConnectionTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ... when it fails).
@@ -25,7 +25,17 @@ class ConnectMixin(PipelineBuilder):
         (TCP_NODELAY). on_state(outbound): called when the connection's state changes, with outbound.state
         ('connecting', 'connected', 'idle' between retries, 'closed'), outbound.error, its remote_* and local_*
         address and port, and outbound.retries.
+
+        protocol='udp': a UDP socket connected to target instead. Each message the stream sends is one datagram, and
+        each datagram that comes back is output as one message; idle_timeout ends the stream (IdleTimeout) after no
+        datagram either way, a closed port ends it with ConnectionRefused, and buffer_limit caps the datagrams held
+        while the socket is being made (more are dropped). read_timeout does not apply.
         """
+        if protocol == 'udp':
+            return self.append(ConnectUDP(target, ConnectOptions(connect_timeout, read_timeout, idle_timeout,
+                                                                 buffer_limit)))
+        if protocol != 'tcp':
+            raise ScriptError("connect(): protocol is 'tcp' or 'udp', not %r" % (protocol,), *caller_location())
         if on_state is not None and not callable(on_state):
             raise ScriptError('connect(on_state=...) takes a function', *caller_location())
         try:

@@ -151,15 +151,20 @@ def test_inbound_and_outbound_list_the_connections_open_now(run_pipyx, backend):
 
 def test_each_worker_runs_its_tasks_and_one_exit_stops_them_all(tmp_path):
     main = write_script(tmp_path / 'main.py', """
+        import os, time
         import pipyx
         from pipyx import pipy
         def start(e):
             with open(%r + str(pipyx.worker_index), 'w') as f:
                 f.write('ran')
             if pipyx.worker_index == 1:
+                # exit() stops every worker: wait (bounded) until worker 0 has run its task too
+                deadline = time.monotonic() + 10
+                while not os.path.exists(%r) and time.monotonic() < deadline:
+                    time.sleep(0.02)
                 pipyx.exit(5)
         pipy().task().handle_stream_start(start)
-    """ % str(tmp_path / 'worker-'))
+    """ % (str(tmp_path / 'worker-'), str(tmp_path / 'worker-0')))
     r = run_cli([str(main), '--workers', '2'], timeout=30)
     assert r.returncode == 5, r.stderr
     assert (tmp_path / 'worker-0').read_text() == 'ran' and (tmp_path / 'worker-1').read_text() == 'ran'
