@@ -96,6 +96,14 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class InputGate
+cdef class DemuxSlot
+cdef class Demux
+cdef class MuxState
+cdef class MuxSessionPool
+cdef class MuxSession
+cdef class MuxRequest
+cdef class Mux
 cdef class ProxyHeader
 cdef class ProxyHeaderParser
 cdef class SocksServer
@@ -183,6 +191,8 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/demux.pxd"
+include "filters/mux.pxd"
 include "filters/proxy_protocol.pxd"
 include "filters/socks.pxd"
 include "filters/compress.pxd"

@@ -590,6 +590,52 @@ class ThrottleMessageQuota(ThrottleQuota):
     """throttle_message_rate(quota, block_input=True)"""
 
 
+# -- filters: messages of any protocol (demux, mux) ---------------------------------------------------------------
+
+class InputGate(Endpoint):
+    """Congested while a filter holds input it will not take yet: the endpoint whose read brought that input pauses
+    its reading until the gate opens."""
+
+
+class DemuxSlot(EventTarget):
+    """One message's place in the output order; its sub-pipeline outputs into it."""
+
+
+class Demux(Filter):
+    """demux(output_count=1, max_queue=256): a sub-pipeline per message (from .to(...)); their outputs go out in
+    the order of the messages."""
+
+    def __init__(self, target: LayoutRef, output_count: int | Callable[[MessageStart], int] = 1,
+                 max_queue: int = 256) -> None: ...
+
+
+class MuxState:
+    """What every instance of one mux filter shares: its options and its session pools."""
+
+
+class MuxSessionPool:
+    """The sessions of one session key, in the order they opened: the oldest with room takes the next message, so a
+    light load keeps to few sessions and the rest go idle and close."""
+
+
+class MuxSession(EventTarget):
+    """One shared session: its pipeline's input is the messages of many streams, its output their replies."""
+
+
+class MuxRequest:
+    """One message sent into a session, awaiting its replies."""
+
+
+class Mux(Filter):
+    """mux(session_key=None, output_count=1, max_idle=60, max_queue=1000, max_messages=0, max_message_size=16 MiB):
+    merges the messages of many streams into shared sessions (the sub-pipeline from .to(...)) and outputs each
+    message's replies to the stream it came from."""
+
+    def __init__(self, target: LayoutRef, session_key: _PerStream = None,
+                 output_count: int | Callable[[MessageStart], int] = 1, max_idle: float = 60.0,
+                 max_queue: int = 1000, max_messages: int = 0, max_message_size: int = 16 << 20) -> None: ...
+
+
 # -- HTTP --------------------------------------------------------------------------------------------------------
 
 class HttpSink:

@@ -10,6 +10,7 @@ from .filters.branch import BranchMixin
 from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
+from .filters.demux import DemuxMixin
 from .filters.demux_http import DemuxHttpMixin
 from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
@@ -19,6 +20,7 @@ from .filters.insert import InsertMixin
 from .filters.link import LinkMixin
 from .filters.loop import LoopMixin
 from .filters.mqtt_codec import MqttCodecMixin
+from .filters.mux import MuxMixin
 from .filters.mux_http import MuxHttpMixin
 from .filters.on_start import OnStartMixin
 from .filters.pipe import PipeMixin
@@ -47,6 +49,8 @@ class Configuration(
         ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
+        # Messages of any protocol: one sub-pipeline each, shared sessions
+        DemuxMixin, MuxMixin,
         # Where a stream goes
         LinkMixin, BranchMixin, PipeMixin, ForkMixin, UseMixin, WaitMixin, LoopMixin, RepeatMixin, ReplayMixin,
         SwapMixin,

@@ -84,15 +84,14 @@ cdef class CallbackFilter(Filter):
             dispatch_ends()
 
     cdef int go_on(self, object r) except -1:
-        held, self._held = self._held, None
+        # The events held stay held while the result goes out: what arrives meanwhile (the output can lead back to
+        # this filter's input, through a mux session, say) queues behind them.
         after, self._after = self._after, None
         self.result(r)
         if after is not None and not self._failed:
             self.output(after)
-        if self._held is not None:      # the output re-entered and is waiting again: keep the order
-            self._held.extend(held)
+        if self._held is None:          # (the stream failed meanwhile)
             return 0
-        self._held = held
         return self.resume()
 
     cdef int result(self, object r) except -1:

@@ -21,6 +21,10 @@ LAYOUTS = {
     'serve_http handler': lambda p: p.serve_http(lambda req: Message(req.head.path)),
     'demux_http': lambda p: p.demux_http().to(lambda p: p.replace_message(Message('hi'))),
     'decode_http_request': lambda p: p.decode_http_request().encode_http_request(),
+    'demux': lambda p: p.decode_http_request().demux().to(
+        lambda p: p.replace_message(Message('hi'))).encode_http_response(),
+    'demux, mux': lambda p: p.decode_http_request().demux().to(
+        lambda p: p.mux('k').to(lambda s: s.replace_message(Message('hi')))).encode_http_response(),
     'handle, branch, link': lambda p: p.handle_data(lambda d: None).branch(
         lambda: True, (lambda p: p.link().to(lambda p: p.replace_data(None)))),
 }

@@ -134,6 +134,31 @@ def test_async_replace_keeps_order_whatever_the_delays():
     assert isinstance(events[-1], StreamEnd)
 
 
+def test_input_arriving_while_an_awaited_answer_goes_out_queues_behind_the_held_input():
+    # The answer's way out leads back into the filter (a mux session does that: a reply lets its stream send the
+    # next message): what comes in then is newer than what was held, and must follow it.
+    from pipyx._native import EventCollector
+    from pipyx.testing import layout
+
+    async def answer(m):
+        await asyncio.sleep(0)
+        return Message({'re': m.head})
+
+    async def main():
+        out = []
+
+        def collect(evt):
+            out.append(evt)
+            if isinstance(evt, MessageEnd) and len(out) == 2:
+                feed(p, [MessageStart('c'), MessageEnd()])
+        p = layout(lambda p: p.replace_message(answer)).start(EventCollector(collect))
+        feed(p, [MessageStart('a'), MessageEnd(), MessageStart('b'), MessageEnd()])
+        await until(lambda: len(out) == 6)
+        return out
+    assert [e.head for e in asyncio.run(main()) if isinstance(e, MessageStart)] == [{'re': 'a'}, {'re': 'b'},
+                                                                                    {'re': 'c'}]
+
+
 def test_async_replace_message():
     async def answer(m):
         await asyncio.sleep(0.001)
