@@ -102,6 +102,7 @@ class RepoAPI:
         self.ui = serve_ui               # hook: a handler for everything outside /api/ and /repo/ (admin page)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix='pipyx-repo-store')
         self._versions = {}              # codebase -> asyncio.Event set when it gets a new version
+        self.stopping = False            # the server is stopping: a long poll answers at once instead of waiting
 
     def close(self):
         self.wake_all()
@@ -126,8 +127,11 @@ class RepoAPI:
         if ev is not None:
             ev.set()
 
-    def wake_all(self):
-        """Answers every held long poll now (at shutdown, so draining does not wait for them)."""
+    def wake_all(self, stopping=False):
+        """Answers every held long poll now (at shutdown, so draining does not wait for them). stopping: so are
+        the polls that come from now on: a worker woken here asks again at once, and its new poll, accepted before
+        the listener closes, would otherwise hold up the drain for its whole wait."""
+        self.stopping = self.stopping or stopping
         for name in list(self._versions):
             self.notify(name)
 
@@ -333,7 +337,7 @@ class RepoAPI:
         except NotFound:
             self.notify(name)            # no such codebase: keep no event for it
             raise
-        if since is not None and wait > 0 and (info['version'] if info else 0) == since:
+        if since is not None and wait > 0 and not self.stopping and (info['version'] if info else 0) == since:
             try:
                 await asyncio.wait_for(ev.wait(), wait)
             except asyncio.TimeoutError:

@@ -225,7 +225,7 @@ def main(argv=None):
     class RepoWorker(Worker):
         def stop(self):
             super().stop()
-            api.wake_all()             # held long polls answer now instead of holding up the drain
+            api.wake_all(stopping=True)    # long polls answer now instead of holding up the drain
 
     worker = RepoWorker(load, False, args.drain_timeout)
     if blank:

@@ -187,7 +187,7 @@ def test_08_repo_publish_run_switch_refuse_and_fail_over(tmp_path, processes):
     worker = processes.pipyx(both.split()[1:] + ['--repo-cache', str(tmp_path / 'cache-ha')], app_port,
                              base_env(PORT=app_port), ROOT)
     assert answer(app_port) == 'Hello from version 2\n'
-    assert repo_proc.stop() == 0
+    assert repo_proc.stop() == 0, repo_proc.log()
     run("sed -i 's/VERSION = 2/VERSION = 3/'")
     assert run('REPO=http://localhost:6061 tutorial/08-repo/publish.sh') == 'uploaded main.py\n{"version":2}\n'
     assert wait_for(lambda: answer(app_port) == 'Hello from version 3\n', 8), worker.log()
