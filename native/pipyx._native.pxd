@@ -82,6 +82,21 @@ cdef class RateBucket
 cdef class ThrottleShared
 cdef class ThrottleGate
 cdef class ThrottleMessageRate
+cdef class SplitSeparator
+cdef class SplitFilter
+cdef class PackOptions
+cdef class PackFilter
+cdef class DeframeStates
+cdef class DeframeFilter
+cdef class DetectProtocolFilter
+cdef class StreamSource
+cdef class ReadFilter
+cdef class TeeFilter
+cdef class ProduceFilter
+cdef class DepositOptions
+cdef class DepositMessageFilter
+cdef class ExecOptions
+cdef class ExecFilter
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -121,3 +136,13 @@ include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
+include "filters/split.pxd"
+include "filters/pack.pxd"
+include "filters/deframe.pxd"
+include "filters/detect_protocol.pxd"
+include "filters/stream_source.pxd"
+include "filters/read.pxd"
+include "filters/tee.pxd"
+include "filters/produce.pxd"
+include "filters/deposit_message.pxd"
+include "filters/exec.pxd"

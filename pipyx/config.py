@@ -9,17 +9,26 @@ from .errors import ScriptError, caller_location  # noqa: F401  (ScriptError: pi
 from .filters.branch import BranchMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
+from .filters.deframe import DeframeMixin
 from .filters.demux_http import DemuxHttpMixin
+from .filters.deposit_message import DepositMessageMixin
+from .filters.detect_protocol import DetectProtocolMixin
+from .filters.exec import ExecMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
 from .filters.http_codec import HttpCodecMixin
 from .filters.link import LinkMixin
 from .filters.mqtt_codec import MqttCodecMixin
 from .filters.mux_http import MuxHttpMixin
+from .filters.pack import PackMixin
+from .filters.produce import ProduceMixin
 from .filters.proxy_cache import ProxyCacheMixin
+from .filters.read import ReadMixin
 from .filters.replace import ReplaceMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
+from .filters.split import SplitMixin
+from .filters.tee import TeeMixin
 from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
@@ -34,6 +43,10 @@ class Configuration(
         ConnectMixin, TunnelMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
+        # Shaping streams: cutting, joining, parsing, detecting
+        SplitMixin, PackMixin, DeframeMixin, DetectProtocolMixin,
+        # Files and processes
+        ReadMixin, TeeMixin, DepositMessageMixin, ExecMixin, ProduceMixin,
         # Where a stream goes
         LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
         # Callbacks and debugging

@@ -1,0 +1,78 @@
+# read: a file's content as a stream of Data, then StreamEnd. The input only starts it (its first event, whatever it
+# is) and is dropped. Reading a regular file does not block for long, so the file is read on the loop's thread, a
+# piece at a time as the output takes it (StreamSource).
+
+import os as _os
+import sys as _sys
+
+DEFAULT_READ_PIECE = 64 * 1024
+
+
+cdef class ReadFilter(Filter):
+    """read(path): on the first input event, outputs the file's bytes as Data and a StreamEnd; see
+    pipyx/filters/read.py."""
+
+    def __init__(self, path, piece_size=DEFAULT_READ_PIECE):
+        self.path = path
+        self.piece_size = piece_size
+        if not callable(path) and not isinstance(path, (str, bytes, _os.PathLike)):
+            raise TypeError('read() takes a path or a callable returning one, not %s' % type(path).__name__)
+        if self.piece_size <= 0:
+            raise ValueError('read(): piece_size must be above 0')
+
+    cdef Filter clone(self):
+        cdef ReadFilter f = ReadFilter.__new__(ReadFilter)
+        f.path = self.path
+        f.piece_size = self.piece_size
+        return f
+
+    def describe(self):
+        return 'read(%s)' % ('<callable>' if callable(self.path) else self.path)
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.started:
+            return 0
+        self.started = True
+        try:
+            path = self.evaluate(self.path)
+            if path == '-':
+                self.file = open(_sys.stdin.fileno(), 'rb', buffering=0, closefd=False)
+            else:
+                self.file = open(path, 'rb', buffering=0)
+        except OSError as e:
+            log_warning('pipyx.filter', 'read%s: cannot open %s: %s' % (where(self.location), path, e.strerror))
+            return self.output(StreamEnd('ReadError'))
+        except Exception as e:
+            return self.fail_stream(e)
+        self.source = new_stream_source(self, self._read_piece, self._read_done)
+        self.source.start()
+        return 0
+
+    def _read_piece(self):
+        try:
+            b = self.file.read(self.piece_size)
+        except OSError as e:
+            log_warning('pipyx.filter', 'read%s: %s' % (where(self.location), e))
+            self._close_file()
+            self.source.stop()
+            self.output(StreamEnd('ReadError'))
+            return False
+        if not b:
+            return False
+        self.output(Data.wrap(b))
+        return True
+
+    def _read_done(self):
+        self._close_file()
+        self.output(StreamEnd())
+
+    def _close_file(self):
+        f, self.file = self.file, None
+        if f is not None:
+            f.close()
+
+    cdef void shutdown(self):
+        if self.source is not None:
+            self.source.stop()
+            self.source = None
+        self._close_file()
