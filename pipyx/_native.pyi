@@ -792,10 +792,11 @@ class StreamSource(Endpoint): ...
 
 
 class ReadFilter(Filter):
-    """read(path): on the first input event, outputs the file's bytes as Data and a StreamEnd; see
-    pipyx/filters/read.py."""
+    """read(path, piece_size=64 KiB, seek=None, size=None): on the first input event, outputs the file's bytes as Data
+    and a StreamEnd; see pipyx/filters/read.py."""
 
-    def __init__(self, path: _PerStream, piece_size: int = ...) -> None: ...
+    def __init__(self, path: _PerStream, piece_size: int = ..., seek: _PerStream = None,
+                 size: _PerStream = None) -> None: ...
 
 
 class TeeFilter(Filter):

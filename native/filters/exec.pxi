@@ -115,10 +115,13 @@ cdef class ExecFilter(Endpoint):
             self.state = EXEC_DONE
             log_warning('pipyx.filter', 'exec%s: cannot run %s: %s' % (where(self.location), self.name, e))
             self.drained()
+            dispatch_begins()
             try:
                 self.output(StreamEnd('RuntimeError'))
             except Exception as e2:
                 report_error(e2, self.location)
+            finally:
+                dispatch_ends()
             return
         if self.state == EXEC_DONE:          # the pipeline went away meanwhile
             self.kill()
@@ -129,6 +132,8 @@ cdef class ExecFilter(Endpoint):
         self.state = EXEC_RUNNING
         pending, self.pending = self.pending, None
         self.pending_size = 0
+        # From now on the pipe says when it is full (pause_writing), not what was held while starting.
+        self.write_paused = False
         try:
             if self.opts.on_start is not None:
                 self.call(self.opts.on_start, self.transport.get_pid())

@@ -1,11 +1,14 @@
 """deposit_message: a body past its threshold spooled to a file and passed on whole; the file removed; the limit."""
 import asyncio
+import hashlib
+import json
 import os
 
 import pytest
 
 from pipyx import Data, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import layout, pipeline
+from test.helpers import free_port, request, wait_for
 from test.helpers.streams import ended, feed, summary, until
 
 
@@ -77,3 +80,22 @@ def test_a_stream_that_ends_early_removes_the_file(tmp_path):
 def test_unknown_option_is_refused():
     with pytest.raises(TypeError):
         layout(lambda p: p.deposit_message({'treshold': 1}))
+
+
+def test_an_upload_is_spooled_before_it_goes_upstream(run_pipyx, backend, tmp_path):
+    # A proxy that holds each request body past 64 KiB on disk: the backend gets the whole body, byte for byte, and
+    # the spool directory is empty afterwards.
+    spool = tmp_path / 'spool'
+    spool.mkdir()
+    port = free_port()
+    run_pipyx('''
+        from pipyx import pipy
+        pipy().listen(%d).demux_http().to(lambda p: p
+            .deposit_message(threshold=65536, directory=%r)
+            .mux_http().to(lambda p: p.connect('127.0.0.1:%d')))
+    ''' % (port, str(spool), backend), port=port)
+    body = os.urandom(5_000_000)
+    status, headers, answer = request(port, '/sink', method='POST', body=body, timeout=20)
+    assert status == 200
+    assert json.loads(answer) == {'length': len(body), 'sha256': hashlib.sha256(body).hexdigest()}
+    assert wait_for(lambda: os.listdir(spool) == [], timeout=5)

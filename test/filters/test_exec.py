@@ -2,7 +2,9 @@
 import asyncio
 import os
 import socket
+import struct
 import sys
+import threading
 
 from pipyx import Data, MessageStart, StreamEnd
 from pipyx.testing import pipeline
@@ -125,3 +127,46 @@ def test_exec_serves_each_connection_its_own_child(run_pipyx, tmp_path):
                 break
             got += b
     assert got == b'got:one\n'
+
+
+def test_exec_child_dies_with_its_connection(run_pipyx, tmp_path):
+    port = free_port()
+    pidfile = tmp_path / 'pid'
+    run_pipyx('''
+        from pipyx import pipy
+        def started(pid):
+            with open(%r, 'w') as f:
+                f.write(str(pid))
+        pipy().listen(%d).exec('sleep 60', on_start=started)
+    ''' % (str(pidfile), port), port=port)
+    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    s.sendall(b'x')
+    assert wait_for(lambda: pidfile.exists() and pidfile.read_text(), timeout=5)
+    pid = int(pidfile.read_text())
+    assert alive(pid)
+    # An abortive close (RST): the connection is gone at once, and its child with it.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.close()
+    assert wait_for(lambda: not alive(pid), timeout=5), 'the child outlived its connection'
+
+
+def test_exec_flow_control_end_to_end(run_pipyx):
+    # More than the child's pipes and buffer_limit hold, sent at once: the connection is paused and resumed as the
+    # child takes it, and everything comes back.
+    port = free_port()
+    run_pipyx('''
+        from pipyx import pipy
+        pipy().listen(%d).exec('cat', buffer_limit=1024)
+    ''' % port, port=port)
+    blob = os.urandom(4_000_000)
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+        sender = threading.Thread(target=lambda: (s.sendall(blob), s.shutdown(socket.SHUT_WR)), daemon=True)
+        sender.start()
+        got = bytearray()
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            got += b
+        sender.join(10)
+    assert bytes(got) == blob

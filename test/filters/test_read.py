@@ -2,10 +2,12 @@
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 
 from pipyx import Data, MessageStart, StreamEnd
 from pipyx.testing import pipeline
-from test.helpers import free_port
+from test.helpers import ROOT, free_port, stop_process, wait_port
 from test.helpers.streams import ended, feed, summary, until
 
 
@@ -64,3 +66,45 @@ def test_read_serves_a_file_to_each_connection(run_pipyx, tmp_path):
                 break
             got += b
     assert got == content
+
+
+def test_read_standard_input_as_it_comes_without_blocking_the_loop(tmp_path):
+    # pipyx's stdin is a pipe the test writes to slowly; meanwhile another port keeps answering.
+    port, other = free_port(), free_port()
+    script = tmp_path / 'main.py'
+    script.write_text('from pipyx import pipy\n'
+                      'pipy().listen(%d).read("-")\n'
+                      'pipy().listen(%d).replace_data(lambda d: d)\n' % (port, other))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    proc = subprocess.Popen([sys.executable, '-m', 'pipyx', str(script)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=str(tmp_path))
+    try:
+        assert wait_port(port, proc=proc) and wait_port(other, proc=proc)
+        with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+            s.sendall(b'go')
+            proc.stdin.write(b'first ')
+            proc.stdin.flush()
+            got = b''
+            while got != b'first ':
+                got += s.recv(100)
+            with socket.create_connection(('127.0.0.1', other), timeout=5) as echo:
+                echo.sendall(b'ping')
+                assert echo.recv(10) == b'ping'          # the loop is not stuck in a read of stdin
+            proc.stdin.write(b'second')
+            proc.stdin.close()
+            while True:
+                b = s.recv(100)
+                if not b:
+                    break
+                got += b
+        assert got == b'first second'
+    finally:
+        stop_process(proc)
+
+
+def test_read_a_span_of_the_file(tmp_path):
+    (tmp_path / 'f').write_bytes(b'0123456789')
+    assert summary(run(lambda p: p.read(str(tmp_path / 'f'), seek=3, size=4, piece_size=3))) == [
+        ('data', b'3456'), ('stream_end', None)]
+    assert summary(run(lambda p: p.read(str(tmp_path / 'f'), seek=lambda: 8))) == [('data', b'89'),
+                                                                                   ('stream_end', None)]
