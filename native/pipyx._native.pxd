@@ -94,6 +94,7 @@ cdef class ReadFilter
 cdef class TeeFilter
 cdef class ProduceFilter
 cdef class DepositOptions
+cdef class DepositGate
 cdef class DepositMessageFilter
 cdef class ExecOptions
 cdef class ExecFilter

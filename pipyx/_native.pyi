@@ -808,6 +808,9 @@ class TeeFilter(Filter):
 class DepositOptions: ...
 
 
+class DepositGate(Endpoint): ...
+
+
 class DepositMessageFilter(Filter):
     """deposit_message(path=None, *, threshold=1 MiB, max_size=1 GiB, keep=False, directory=None); see
     pipyx/filters/deposit_message.py."""

@@ -9,6 +9,11 @@ cdef class DepositOptions:
     cdef object directory
 
 
+# Congested while a spool is read back and events wait behind it.
+cdef class DepositGate(Endpoint):
+    pass
+
+
 # deposit_message(...): a message's body past a threshold spooled to a file, passed on once the message is whole.
 cdef class DepositMessageFilter(Filter):
     cdef DepositOptions opts
@@ -20,6 +25,7 @@ cdef class DepositMessageFilter(Filter):
     cdef MessageEnd end
     cdef StreamSource source
     cdef list queue                      # events that came while a spool was read back
+    cdef DepositGate gate
     cdef bint failed
 
     cdef Filter clone(self)

@@ -14,6 +14,11 @@ cdef class DepositOptions:
     pass
 
 
+cdef class DepositGate(Endpoint):
+    # Congested while a spool is read back and events wait behind it.
+    pass
+
+
 cdef class DepositMessageFilter(Filter):
     """deposit_message(path=None, *, threshold=1 MiB, max_size=1 GiB, keep=False, directory=None); see
     pipyx/filters/deposit_message.py."""
@@ -44,7 +49,13 @@ cdef class DepositMessageFilter(Filter):
         if self.failed:
             return 0
         if self.queue is not None:
+            # Reading a spool back: what comes meanwhile waits, and the reader that brought it pauses until then.
             self.queue.append(evt)
+            if self.gate is None:
+                self.gate = DepositGate.__new__(DepositGate)
+                self.gate.fd = -1
+            self.gate.write_paused = True
+            self.gate.note_congestion()
             return 0
         return self.process(evt)
 
@@ -128,6 +139,8 @@ cdef class DepositMessageFilter(Filter):
         self.drop_file()
         self.source = None
         self.output(end)
+        if self.gate is not None:
+            self.gate.drained()
         self.replay()
 
     cdef int replay(self) except -1:
@@ -159,6 +172,8 @@ cdef class DepositMessageFilter(Filter):
     cdef void shutdown(self):
         self.failed = True
         self.queue = None
+        if self.gate is not None:
+            self.gate.drained()
         if self.source is not None:
             self.source.stop()
             self.source = None

@@ -34,6 +34,8 @@ cdef class StreamSource(Endpoint):
         self.running = False
         if self.stopped or self.read_paused:
             return
+        # A congestion noted outside any read (a timer's output) is nobody's to wait for, least of all this turn's.
+        swap_congested(None)
         self.read_begins()
         try:
             for i in range(PIECES_PER_TURN):

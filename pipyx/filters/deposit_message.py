@@ -8,9 +8,9 @@ class DepositMessageMixin(PipelineBuilder):
                         keep=False, directory=None):
         """Passes each message's body on up to `threshold` bytes (default 1 MiB) at once, and spools the rest to
         a file: at the message's end the file is read back and passed on, a piece at a time as the output takes
-        it, then the MessageEnd. Events that come meanwhile wait behind it, in order. path is the file (a path or a
-        callable returning one, evaluated per message); without it, a temporary file in `directory` (default: the
-        system's). The file is removed once passed on (unless keep) and when the stream ends first. A body whose
+        it, then the MessageEnd. Events that come meanwhile wait behind it, in order, and the connection they come
+        from is not read until then. path is the file (a path or a callable returning one, evaluated per message);
+        without it, a temporary file in `directory` (default: the system's). The file is removed once passed on (unless keep) and when the stream ends first. A body whose
         spool would pass max_size bytes (default 1 GiB) ends the stream with StreamEnd('BufferOverflow'); a file
         that cannot be written, with StreamEnd('WriteError'). path may also be a dict of these options."""
         if isinstance(path, dict):

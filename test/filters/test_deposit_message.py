@@ -3,6 +3,8 @@ import asyncio
 import hashlib
 import json
 import os
+import socket
+import threading
 
 import pytest
 
@@ -98,4 +100,29 @@ def test_an_upload_is_spooled_before_it_goes_upstream(run_pipyx, backend, tmp_pa
     status, headers, answer = request(port, '/sink', method='POST', body=body, timeout=20)
     assert status == 200
     assert json.loads(answer) == {'length': len(body), 'sha256': hashlib.sha256(body).hexdigest()}
+    assert wait_for(lambda: os.listdir(spool) == [], timeout=5)
+
+
+def test_messages_behind_a_spool_wait_and_their_connection_is_paused(run_pipyx, tmp_path):
+    # One connection, many messages (lines), each spooled: the replies come back whole and in order.
+    spool = tmp_path / 'spool'
+    spool.mkdir()
+    port = free_port()
+    run_pipyx('''
+        from pipyx import pipy
+        pipy().listen(%d).split(b'\\n').deposit_message(threshold=4, directory=%r).pack(1, postfix=b'\\n')
+    ''' % (port, str(spool)), port=port)
+    lines = [os.urandom(20000).hex().encode() for _ in range(30)]
+    wire = b''.join(x + b'\n' for x in lines)
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
+        sender = threading.Thread(target=lambda: (s.sendall(wire), s.shutdown(socket.SHUT_WR)), daemon=True)
+        sender.start()
+        got = b''
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            got += b
+        sender.join(10)
+    assert got.split(b'\n')[:len(lines)] == lines
     assert wait_for(lambda: os.listdir(spool) == [], timeout=5)
