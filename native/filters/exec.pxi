@@ -87,10 +87,15 @@ cdef class ExecFilter(Endpoint):
             env = self.evaluate(o.env)
             if env is not None:
                 env = dict(_os.environ, **{str(k): str(v) for k, v in env.items()})
+            if isinstance(command, (list, tuple)) and command:
+                self.name = ' '.join(map(str, command))
+            elif isinstance(command, str) and command:
+                self.name = command
+            else:
+                raise TypeError('exec(): the command is %r; expected a shell command or an argv' % (command,))
         except Exception as e:
             self.state = EXEC_DONE
             return self.fail_stream(e)
-        self.name = command if isinstance(command, str) else ' '.join(map(str, command))
         stderr = {'inherit': None, 'capture': _subprocess.PIPE, 'output': _subprocess.STDOUT}[o.stderr]
         loop = _asyncio.get_event_loop()
         if isinstance(command, str):

@@ -170,3 +170,9 @@ def test_exec_flow_control_end_to_end(run_pipyx):
             got += b
         sender.join(10)
     assert bytes(got) == blob
+
+
+def test_exec_a_callable_giving_no_command_ends_the_stream():
+    p, c = pipeline(lambda p: p.exec(lambda: None))
+    feed(p, [Data(b'x'), StreamEnd()])
+    assert summary(c.events) == [('stream_end', 'RuntimeError')]
