@@ -21,6 +21,7 @@ cdef class ExecFilter(Endpoint):
     cdef Py_ssize_t pending_size
     cdef bint input_ended                # stdin is to be closed (after what is pending)
     cdef bint stdout_ended
+    cdef bint stderr_ended               # (when captured)
     cdef bint exited
     cdef bint kill_sent
     cdef object returncode

@@ -184,8 +184,11 @@ cdef class ExecFilter(Endpoint):
                 self.errors += data[:STDERR_KEPT - len(self.errors)]
 
     def pipe_connection_lost(self, fd, exc):
-        if fd == 1:
-            self.stdout_ended = True
+        if fd == 1 or fd == 2:
+            if fd == 1:
+                self.stdout_ended = True
+            else:
+                self.stderr_ended = True
             self.check_ending()
         elif fd == 0:
             self.input_ended = True       # the child closed its stdin: what comes next has nowhere to go
@@ -227,6 +230,8 @@ cdef class ExecFilter(Endpoint):
         cdef ExecOptions o = self.opts
         if not (self.exited and self.stdout_ended) or self.state == EXEC_DONE:
             return 0
+        if o.stderr == 'capture' and not self.stderr_ended:
+            return 0                      # on_exit gets all of it
         self.state = EXEC_DONE
         self.drained()
         code = self.returncode
