@@ -25,6 +25,7 @@ cdef class Filter
 cdef class LayoutRef
 cdef class PipelineLayout
 cdef class Pipeline
+cdef class EventBuffer
 cdef class Endpoint
 cdef class HttpLimits
 cdef class Headers
@@ -54,6 +55,19 @@ cdef class ForkFilter
 cdef class UseFilter
 cdef class ChainFilter
 cdef class WaitFilter
+cdef class PipeFilter
+cdef class PipeNextFilter
+cdef class ForkOutput
+cdef class LoopFilter
+cdef class LoopOutput
+cdef class RepeatFilter
+cdef class RepeatOutput
+cdef class ReplayFilter
+cdef class Hub
+cdef class SwapFilter
+cdef class OnStartFilter
+cdef class InsertFilter
+cdef class DummyFilter
 cdef class MessageEncoder
 cdef class DecodeHTTP
 cdef class EncodeHTTP
@@ -98,6 +112,31 @@ cdef class DepositGate
 cdef class DepositMessageFilter
 cdef class ExecOptions
 cdef class ExecFilter
+cdef class ProxyHeader
+cdef class ProxyHeaderParser
+cdef class SocksServer
+cdef class SocksClient
+cdef class UdpListenerState
+cdef class UdpPeer
+cdef class ConnectUDP
+cdef class AcceptProxyProtocol
+cdef class ConnectProxyProtocol
+cdef class AcceptSocks
+cdef class SocksReturn
+cdef class ConnectSocks
+cdef class ContentEncoder
+cdef class ContentDecoder
+cdef class CodingFilter
+cdef class CompressFilter
+cdef class CompressHttpOptions
+cdef class CompressHTTP
+cdef class DecompressHTTP
+cdef class QuotaCounter
+cdef class Quota
+cdef class ThrottleQuota
+cdef class ThrottleConcurrency
+cdef class ThrottleDataRate
+cdef class ThrottleMessageQuota
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -108,6 +147,7 @@ include "core/pipeline.pxd"
 include "core/endpoint.pxd"
 include "core/wbuf.pxd"
 include "core/heap.pxd"
+include "core/event_buffer.pxd"
 include "codecs/http_parse.pxd"
 include "codecs/http_head.pxd"
 include "codecs/http_encode.pxd"
@@ -115,9 +155,13 @@ include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
 include "codecs/http_decode.pxd"
 include "codecs/tunnel_frame.pxd"
+include "codecs/proxy_protocol.pxd"
+include "codecs/socks.pxd"
+include "codecs/content_coding.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
+include "io/udp.pxd"
 include "filters/handle.pxd"
 include "filters/replace.pxd"
 include "filters/debug.pxd"
@@ -126,6 +170,14 @@ include "filters/branch.pxd"
 include "filters/fork.pxd"
 include "filters/use.pxd"
 include "filters/wait.pxd"
+include "filters/pipe.pxd"
+include "filters/loop.pxd"
+include "filters/repeat.pxd"
+include "filters/replay.pxd"
+include "filters/swap.pxd"
+include "filters/on_start.pxd"
+include "filters/insert.pxd"
+include "filters/dummy.pxd"
 include "filters/http_codec.pxd"
 include "filters/http_server.pxd"
 include "filters/serve_http.pxd"
@@ -147,3 +199,8 @@ include "filters/tee.pxd"
 include "filters/produce.pxd"
 include "filters/deposit_message.pxd"
 include "filters/exec.pxd"
+include "filters/proxy_protocol.pxd"
+include "filters/socks.pxd"
+include "filters/compress.pxd"
+include "filters/quota.pxd"
+include "filters/throttle_quota.pxd"

@@ -5,10 +5,13 @@
 """
 from .__version__ import VERSION as __version__
 from ._native import (Data, Event, MessageStart, MessageEnd, StreamEnd, Message, RequestHead, ResponseHead, Headers,
-                      HttpLimits, ctx)
+                      HttpLimits, Hub, ctx, socks_target)
 from .config import pipy, Configuration
 from .errors import ScriptError
 from . import algo
+from .runtime import argv, worker_index, load, restart, exit, inbound, outbound
+from .agent import Agent, RequestError
 
 __all__ = ['pipy', 'Message', 'Data', 'Event', 'MessageStart', 'MessageEnd', 'StreamEnd', 'RequestHead',
-           'ResponseHead', 'Headers', 'HttpLimits', 'ctx', 'algo', 'Configuration', 'ScriptError']
+           'ResponseHead', 'Headers', 'HttpLimits', 'Hub', 'ctx', 'socks_target', 'algo', 'Configuration',
+           'ScriptError', 'Agent', 'RequestError']

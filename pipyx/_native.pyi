@@ -6,7 +6,7 @@ checks this file against the built module.
 """
 import asyncio
 import os
-from typing import Any, Awaitable, Callable, ClassVar, Final, Iterable, Mapping
+from typing import Any, Awaitable, Callable, ClassVar, Final, Hashable, Iterable, Mapping
 
 # A value a filter takes either as it is, or as a callable evaluated for each stream (or message).
 _PerStream = Any
@@ -18,6 +18,10 @@ _Replacement = Any
 
 DEFAULT_MESSAGE_SIZE_LIMIT: Final[int]
 """The most body bytes handle_message/replace_message collect into a Message, by default (16 MiB)."""
+
+DEFAULT_BUFFER_LIMIT: Final[int]
+"""The most bytes of a stream the flow filters (link, pipe, swap, fork_join, loop, repeat, replay) keep, by default
+(1 MiB)."""
 
 KIND_NAMES: Final[tuple[str, ...]]
 """The event kinds of the handle_* and replace_* filters, by their `kind` index."""
@@ -37,6 +41,10 @@ ctx: ContextAccess
 
 def set_error_reporter(fn: Callable[[BaseException, tuple[str, int] | None], object] | None) -> None:
     """Sets what errors in user callbacks are reported to: fn(exception, filter location)."""
+
+
+def outbound_connections() -> list[Connect]:
+    """The connect() endpoints whose socket is connected now."""
 
 
 def trim_heap() -> int:
@@ -254,12 +262,15 @@ class ContextAccess:
 
 
 class InboundInfo:
-    """ctx.inbound: the addresses of the stream's connection."""
+    """ctx.inbound: the addresses of the stream's connection; on a transparent listener, also where the client
+    meant to connect (destination_*)."""
 
     remote_address: str | None
     remote_port: int | None
     local_address: str | None
     local_port: int | None
+    destination_address: str | None
+    destination_port: int | None
     def __init__(self, peer: tuple[Any, ...] | None, local: tuple[Any, ...] | None) -> None: ...
 
 
@@ -318,13 +329,27 @@ class Pipeline(EventTarget):
     """One running instance of a layout."""
 
     context: Context
+    start_args: Any
     def close(self) -> None: ...
     @property
     def name(self) -> str: ...
 
 
+class EventBuffer:
+    """Events kept in order, with the bytes of their Data counted against a limit."""
+
+    def __len__(self) -> int: ...
+
+
+class BufferLimitError(Exception):
+    """What a filter reports when a stream's events are more than it may keep."""
+
+
 class Endpoint(Filter):
     """A socket's side of a pipeline: it reads into one and writes what comes out of one."""
+
+    def connection_info(self) -> tuple[asyncio.BaseTransport, float] | None:
+        """(transport, opened_at) while the socket is connected, else None: what pipyx.inbound()/outbound() list."""
 
 
 # -- filters: callbacks, flow, debugging -------------------------------------------------------------------------
@@ -336,7 +361,8 @@ class CallbackFilter(Filter):
 class HandleFilter(CallbackFilter):
     """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
 
-    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...) -> None: ...
+    def __init__(self, kind: int, fn: Callable[[Any], object], size_limit: int = ...,
+                 truncate: bool = False) -> None: ...
 
 
 class ReplaceFilter(CallbackFilter):
@@ -356,23 +382,124 @@ class PrintFilter(Filter):
 
 
 class LinkFilter(Filter):
-    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here."""
+    """link(name): sends the stream through the named (or inline) pipeline; its output goes on from here. With a
+    callable, the stream's first event asks it for the name; None means not yet: the events wait for the next ask."""
 
-    def __init__(self, target: LayoutRef) -> None: ...
+    def __init__(self, target: LayoutRef | None, name_fn: Callable[[], object] | None = None,
+                 named: Mapping[str, PipelineLayout] | None = None, buffer_limit: int = ...) -> None: ...
+
+
+class PipelineNotFound(LookupError):
+    """A pipeline named at run time (link, pipe) that the script does not define."""
 
 
 class BranchFilter(Filter):
-    """branch(cond1, pipeline1, ..., default): on the stream's first event, picks the first pipeline whose
-    condition is true; None as a pipeline passes the stream straight on."""
+    """branch(cond1, pipeline1, cond2, pipeline2, ..., default): on the stream's first event, picks the first
+    pipeline whose condition is true (a condition is a callable or a plain value); None as a pipeline passes the
+    stream straight on. In the message modes the choice waits for the first MessageStart or the first whole
+    message, which a callable condition is given."""
 
     def __init__(self, conditions: Iterable[_PerStream], targets: Iterable[LayoutRef | None],
-                 default: LayoutRef | None) -> None: ...
+                 default: LayoutRef | None, mode: int = 0, size_limit: int = ...) -> None: ...
+
+
+class PipeFilter(Filter):
+    """pipe(target, target_map=None, args=None): the stream goes through the pipeline target names (or the chain a
+    list of them makes); a callable target is given the stream's first event and returns a name, a list of names,
+    or None to wait for the next event. Its output goes on from here."""
+
+    def __init__(self, target: Any, target_map: dict[str, LayoutRef] | None = None,
+                 named: Mapping[str, PipelineLayout] | None = None, args: Any = None,
+                 buffer_limit: int = ...) -> None: ...
+
+
+class PipeNextFilter(ChainFilter):
+    """pipe_next(): in a pipeline of the chain pipe() started with a list, goes on to the next pipeline of the list;
+    after the last one (or outside a chain), passes the stream on."""
 
 
 class ForkFilter(Filter):
-    """fork(count=1): copies the stream into count sub-pipelines whose output is dropped."""
+    """fork(count=1): copies the stream into count (an int, a list, or a callable giving either) sub-pipelines whose
+    output is dropped; the stream itself goes on unchanged. With a list, each fork gets its item as its start
+    argument (on_start) and a copy of the stream's context variables."""
 
-    def __init__(self, target: LayoutRef, count: _PerStream = 1) -> None: ...
+    def __init__(self, target: LayoutRef, count: _PerStream = 1, mode: int = 0, buffer_limit: int = ...,
+                 timeout: float | None = None) -> None: ...
+
+
+class ForkOutput(EventTarget):
+    """Where a fork's output goes in fork_join and fork_race: back to its filter, with the fork's number."""
+
+
+class LoopFilter(Filter):
+    """loop(): the stream goes into a sub-pipeline; everything it outputs goes on from here and is fed back into it."""
+
+    def __init__(self, target: LayoutRef, buffer_limit: int = ...) -> None: ...
+
+
+class LoopOutput(EventTarget): ...
+
+
+class RepeatFilter(Filter):
+    """repeat(condition): sends the stream through the sub-pipeline; when it ends, condition(StreamEnd) decides
+    whether a new instance runs the recorded stream again (true) or the end goes on (false). The condition may
+    return an awaitable. Input past buffer_limit bytes is not recorded: asking to run again then ends the stream
+    with BufferOverflow."""
+
+    def __init__(self, target: LayoutRef, condition: Callable[[StreamEnd], object],
+                 buffer_limit: int = ...) -> None: ...
+    def finish_overflow(self) -> int: ...
+
+
+class RepeatOutput(EventTarget): ...
+
+
+class ReplayFilter(RepeatFilter):
+    """replay(delay=0, max_replays=3, buffer_limit=1 MiB): sends the stream through the sub-pipeline, recording it;
+    when the sub-pipeline ends with StreamEnd('Replay'), a new instance gets the recorded stream after delay seconds.
+    Past max_replays, the StreamEnd('Replay') goes on, reported as an error."""
+
+    def __init__(self, target: LayoutRef, delay: _PerStream = 0, max_replays: int | None = 3,
+                 buffer_limit: int = ...) -> None: ...
+
+
+class ReplayLimitReached(Exception):
+    """A replay asked for after the last one max_replays allows."""
+
+
+class Hub:
+    """A meeting point for swap(): every event one party sends goes to each of the others."""
+
+    name: Any
+    def __init__(self, name: object = None) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class SwapFilter(Filter):
+    """swap(hub): joins the stream to a hub (a Hub, a hub's name, or a callable giving either; None means not yet:
+    the events wait and it is asked again at the next one). Its events go to the other parties; what they send is
+    this filter's output."""
+
+    def __init__(self, hub: Any, hubs: dict[str, Hub] | None = None, buffer_limit: int = ...) -> None: ...
+
+
+class OnStartFilter(CallbackFilter):
+    """on_start(callback or events): when the pipeline starts, what callback(start argument) returns (or the value
+    itself) goes through the pipeline before its first event: an event, a Message, bytes or str, a list of these,
+    None, or an awaitable of one (the stream's events wait for it)."""
+
+    def __init__(self, fn: Any, takes_arg: bool = True) -> None: ...
+
+
+class InsertFilter(CallbackFilter):
+    """insert(events or callable): when the stream's first event arrives, what callable() returns (or the value
+    itself) goes out before it: an event, a Message, bytes or str, a list of these, None, or an awaitable of one."""
+
+    def __init__(self, fn: Any) -> None: ...
+
+
+class DummyFilter(Filter):
+    """dummy(): drops every event except StreamEnd."""
 
 
 class UseFilter(Filter):
@@ -406,6 +533,60 @@ class ThrottleMessageRate(Filter):
 
     def __init__(self, rate: float, burst: float | None = None, key: _PerStream = None,
                  match: Callable[[Any], object] | None = None) -> None: ...
+
+
+def parse_seconds(value: float | str, name: str) -> float:
+    """A duration: a number of seconds, or a string with a unit as Pipy writes them ('500ms', '1s', '5m', '1h')."""
+
+
+class QuotaCounter: ...
+
+
+class Quota:
+    """algo.Quota(initial, per=None, produce=None, max=None, key=None): an amount that throttle filters take from.
+    `per` (seconds, or '1s', '500ms'...): that long after something was taken, the amount comes back up to initial,
+    or by `produce` at a time, every `per`, until it is there. Without `per` nothing comes back by itself: produce()
+    gives it back. `max` caps what produce() can raise it to (no cap by default). Quotas made with the same `key`
+    share one amount, wherever in the process they were made, while one of them is still held."""
+
+    def __init__(self, initial: float, per: float | str | None = None, produce: float | None = None,
+                 max: float | None = None, key: Hashable | None = None) -> None: ...
+    @property
+    def initial(self) -> float:
+        """The amount the quota starts with, and comes back to. Set at run time, it changes where the quota comes
+        back to from the next refill on (current is left as it is: produce() or reset() for that)."""
+    @initial.setter
+    def initial(self, value: float) -> None: ...
+    @property
+    def per(self) -> float:
+        """Seconds after a take until the amount comes back (0: never by itself); settable at run time."""
+    @per.setter
+    def per(self, value: float | str | None) -> None: ...
+    @property
+    def current(self) -> float:
+        """The amount there is now."""
+    def consume(self, amount: float) -> float:
+        """Takes up to amount and returns how much was taken (less when there is less)."""
+    def produce(self, amount: float) -> None:
+        """Adds amount (up to max): filters waiting for the quota take it first, in the order they came."""
+    def reset(self) -> None:
+        """Back to the initial amount: what is missing is produced, an amount above it is cut back."""
+
+
+class ThrottleQuota(Filter):
+    def __init__(self, quota: Quota | Callable[[], Quota], block_input: bool = True) -> None: ...
+
+
+class ThrottleConcurrency(ThrottleQuota):
+    """throttle_concurrency(quota, block_input=True)"""
+
+
+class ThrottleDataRate(ThrottleQuota):
+    """throttle_data_rate(quota, block_input=True)"""
+
+
+class ThrottleMessageQuota(ThrottleQuota):
+    """throttle_message_rate(quota, block_input=True)"""
 
 
 # -- HTTP --------------------------------------------------------------------------------------------------------
@@ -548,6 +729,72 @@ class MuxHTTP(Filter):
     def __init__(self, target: LayoutRef, session_key: _PerStream = None, opts: MuxOptions | None = None) -> None: ...
 
 
+# -- compression: content codings and the compress family --------------------------------------------------------
+
+CODINGS: Final[dict[str, int]]
+"""The coding index of each method name compress() and decompress() take ('gzip', 'x-gzip', 'deflate', 'inflate',
+'br', 'brotli')."""
+
+CODING_NAMES: Final[tuple[str, ...]]
+"""The HTTP name of each coding, by index: identity, gzip, deflate, br."""
+
+
+class ContentCodingError(ValueError):
+    """A body could not be decompressed; reason is the StreamEnd error its stream ends with."""
+    reason: ClassVar[str]
+
+
+class CorruptContent(ContentCodingError):
+    """The compressed bytes are not valid for their coding, or stop before their end."""
+
+
+class ContentTooLarge(ContentCodingError):
+    """Decompressing would produce more than the limit allows (a zip bomb, or a limit set too low)."""
+
+
+class ContentEncoder:
+    """Compresses one body or stream: feed() chunks, flush() what a reader must see now, finish() at the end."""
+
+
+class ContentDecoder:
+    """Decompresses one body or stream: feed() chunks, finish() at the end. Raises CorruptContent or
+    ContentTooLarge, after which it must not be fed again."""
+
+
+class CodingFilter(Filter):
+    """Base of the compress family."""
+
+
+class CompressFilter(CodingFilter):
+    """compress(method, level) / decompress(method, max_size): each message body is coded on its own; Data outside
+    messages is coded as one stream that ends with the stream."""
+
+    def __init__(self, decoding: bool, coding: int, method: Callable[[], str | None] | None,
+                 levels: tuple[int | None, ...], max_size: int) -> None: ...
+
+
+class CompressHttpOptions:
+    """What every clone of one compress_http shares."""
+
+    def __init__(self, offered: tuple[str, ...] | Callable[[MessageStart], str | Iterable[str] | None],
+                 levels: tuple[int | None, ...], types: Iterable[str], min_size: int, negotiator: Any,
+                 accept_encoding: _PerStream) -> None: ...
+
+
+class CompressHTTP(CodingFilter):
+    """compress_http(...): compresses a response body with the best coding its request accepts, and says so in its
+    head (Content-Encoding, Vary, a weak ETag, no Content-Length)."""
+
+    def __init__(self, opts: CompressHttpOptions) -> None: ...
+
+
+class DecompressHTTP(CodingFilter):
+    """decompress_http(enable, max_size): decompresses a message whose Content-Encoding is gzip, deflate or br, and
+    takes the coding out of its head."""
+
+    def __init__(self, enable: _PerStream, max_size: int) -> None: ...
+
+
 # -- sockets -----------------------------------------------------------------------------------------------------
 
 class ListenerState:
@@ -559,6 +806,18 @@ class ListenerState:
     """After pipyx ends a connection, how long what the client still sends is read and dropped."""
     linger_timeout: float
     """And the longest pause in it."""
+    read_timeout: float
+    """The longest wait for a byte from the client."""
+    write_timeout: float
+    """The longest bytes may wait to be sent without any going out."""
+    congestion_limit: int
+    """The send buffer's high-water mark (0: the event loop's)."""
+    buffer_limit: int
+    """Bytes waiting to be sent above which the connection is dropped (0: none)."""
+    transparent: bool
+    """Find the original destination (SO_ORIGINAL_DST) for ctx.inbound."""
+    on_close: Callable[[], object] | None
+    """Called as a connection goes: max_connections resumes accepting."""
     connections: set[Inbound]
     draining: bool
     loop: asyncio.AbstractEventLoop | None
@@ -592,8 +851,37 @@ class ConnectOptions:
     idle_timeout: float
     """The longest time with no traffic either way."""
     buffer_limit: int
+    write_timeout: float
+    """The longest bytes may wait in the send buffer without any going out."""
+    congestion_limit: int
+    """The send buffer's high-water mark (0: the event loop's)."""
+    retry_count: int
+    """Connection attempts after a failed one; -1: no end."""
+    retry_delay: float
+    keep_alive: bool
+    no_delay: bool
+    bind: Any
+    """The local 'ip:port' (or 'ip', or a callable returning one), or None."""
+    on_state: Callable[[OutboundInfo], object] | None
+    """on_state(outbound): called as the connection's state changes."""
     def __init__(self, connect_timeout: float = 5.0, read_timeout: float = 60.0, idle_timeout: float = 300.0,
-                 buffer_limit: int = 1048576) -> None: ...
+                 buffer_limit: int = 1048576, write_timeout: float = 0.0, congestion_limit: int = 0,
+                 retry_count: int = 0, retry_delay: float = 0.0, keep_alive: bool = True, no_delay: bool = True,
+                 bind: Any = None, on_state: Callable[[OutboundInfo], object] | None = None) -> None: ...
+
+
+class OutboundInfo:
+    """What connect's on_state callback is given: the connection's state ('connecting', 'connected', 'idle' while
+    waiting to retry, 'closed'), the error it closed or failed with, its addresses, and the retries so far."""
+
+    state: str
+    error: str | None
+    remote_address: str | None
+    remote_port: int | None
+    local_address: str | None
+    local_port: int | None
+    retries: int
+    def __init__(self) -> None: ...
 
 
 class Connect(Endpoint):
@@ -609,6 +897,175 @@ class Connect(Endpoint):
     def connection_lost(self, exc: BaseException | None) -> None: ...
     def pause_writing(self) -> None: ...
     def resume_writing(self) -> None: ...
+
+
+class UdpListenerState:
+    """The protocol of a listening UDP port and what its streams share: the current layout (swapped on reload),
+    idle_timeout, max_peers and the streams by peer address. The worker keeps it as the port's server too."""
+
+    layout: PipelineLayout
+    idle_timeout: float
+    max_peers: int
+    """Streams at once; datagrams from further new peer addresses are dropped, with a log line every 10 s."""
+    connections: dict[Any, UdpPeer]
+    draining: bool
+    loop: asyncio.AbstractEventLoop | None
+    def __init__(self, layout: PipelineLayout, idle_timeout: float = 60.0, max_peers: int = 10000) -> None: ...
+    def __call__(self) -> UdpListenerState: ...
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def datagram_received(self, data: bytes, addr: Any) -> None: ...
+    def error_received(self, exc: BaseException) -> None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+    def drain(self) -> None:
+        """Stop: every peer's stream ends now."""
+    def abort_all(self) -> None: ...
+    def close(self) -> None:
+        """Closes the port's socket."""
+    @property
+    def sockets(self) -> list[Any]: ...
+
+
+class UdpPeer(EventTarget):
+    """One peer address of a UDP listener: what its stream outputs goes back to it, a message as one datagram."""
+
+
+class ConnectUDP(Filter):
+    """connect(target, protocol='udp'): a connected UDP socket per stream; a message out is one datagram, a datagram
+    in is one message (an asyncio datagram protocol)."""
+
+    address: Any
+    def __init__(self, target: _PerStream, opts: ConnectOptions | None = None) -> None: ...
+    def fail(self, error: str, detail: str | None = None) -> None:
+        """Ends the stream with StreamEnd(error), logging why (detail) unless it is IdleTimeout."""
+    def connection_made(self, transport: asyncio.BaseTransport) -> None: ...
+    def datagram_received(self, data: bytes, addr: Any) -> None: ...
+    def error_received(self, exc: BaseException) -> None: ...
+    def connection_lost(self, exc: BaseException | None) -> None: ...
+
+
+# -- SOCKS and the PROXY protocol ----------------------------------------------------------------------------------
+
+class ProxyHeader:
+    """What a PROXY protocol header says."""
+
+    version: int
+    command: str
+    """'PROXY', or 'LOCAL' (v2: the proxy's own connection, such as a health check)."""
+    transport: str
+    """'TCP4', 'TCP6', 'UDP4', 'UDP6', 'UNIX', 'UNIX_DGRAM' or 'UNKNOWN'."""
+    source_address: str | None
+    source_port: int | None
+    destination_address: str | None
+    destination_port: int | None
+    tlvs: dict[int, bytes]
+    def __init__(self, version: int = 1, command: str = 'PROXY', transport: str = 'UNKNOWN',
+                 source_address: str | None = None, source_port: int | None = None,
+                 destination_address: str | None = None, destination_port: int | None = None,
+                 tlvs: dict[int, bytes] | None = None) -> None: ...
+
+
+class ProxyHeaderParser:
+    """Reads one PROXY protocol header (v1 or v2) from the start of a stream, in pieces split anywhere."""
+
+    max_size: int
+    header: ProxyHeader | None
+    error: str | None
+    rest: bytes
+    """The bytes that followed the header."""
+    def __init__(self, max_size: int = 4096) -> None: ...
+    def feed(self, data: bytes) -> int:
+        """0 while more is needed, 1 once the header is read, -1 when the stream does not start with a valid one."""
+
+
+def encode_proxy_header(version: int, source: tuple[str, int] | None, destination: tuple[str, int] | None,
+                        transport: str | None = None, tlvs: Any = None) -> bytes:
+    """A PROXY protocol header (None addresses: v1 UNKNOWN, v2 LOCAL); tlvs for v2: {type: bytes}."""
+
+
+class ProxiedInbound(InboundInfo):
+    """ctx.inbound after accept_proxy_protocol: the addresses the header gives; proxy_header and via (the
+    InboundInfo of the connection it came over)."""
+
+    proxy_header: ProxyHeader
+    via: InboundInfo | None
+    def __init__(self, h: ProxyHeader, via: InboundInfo | None) -> None: ...
+    @property
+    def tlvs(self) -> dict[int, bytes]: ...
+
+
+class SocksServer:
+    """The server side of a SOCKS4/4a/5 handshake, sans-I/O. feed() returns 0 (more needed), 1 (check the login:
+    accept_auth()), 2 (check the CONNECT: accept_connect()) or -1 (failed: error)."""
+
+    require_auth: bool
+    version: int
+    host: str | None
+    port: int
+    user: str | None
+    password: str | None
+    error: str | None
+    def __init__(self, require_auth: bool = False) -> None: ...
+    def feed(self, data: bytes) -> int: ...
+    def accept_auth(self, ok: bool) -> int:
+        """The answer to 1; returns what feed() would for the bytes already held."""
+    def accept_connect(self, ok: bool) -> int:
+        """3 when allowed, -1 when refused."""
+    def take_output(self) -> bytes:
+        """What to send the client now."""
+    def take_rest(self) -> bytes:
+        """After the CONNECT: the bytes that followed the request."""
+
+
+class SocksClient:
+    """The client side of a SOCKS5 CONNECT, sans-I/O: start() gives the greeting; feed() returns 0 (more needed), 3
+    (connected) or -1 (failed: error)."""
+
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    error: str | None
+    def __init__(self, host: str, port: int, user: str | None = None, password: str | None = None) -> None: ...
+    def start(self) -> bytes: ...
+    def feed(self, data: bytes) -> int: ...
+    def take_output(self) -> bytes: ...
+    def take_rest(self) -> bytes: ...
+
+
+def socks_target() -> tuple[str, int] | None:
+    """The (host, port) the SOCKS client asked accept_socks for, in the stream whose callback runs."""
+
+
+class AcceptProxyProtocol(Filter):
+    """accept_proxy_protocol(): reads the PROXY header into ctx.inbound, then the stream goes to the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, on_header: Callable[[ProxyHeader], Any] | None = None,
+                 max_header_size: int = 4096) -> None: ...
+
+
+class ConnectProxyProtocol(Filter):
+    """connect_proxy_protocol(version): a PROXY header, then the stream, into the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, version: int = 1, addresses: Callable[[], Any] | None = None,
+                 tlvs: Any = None) -> None: ...
+
+
+class AcceptSocks(Filter):
+    """accept_socks(on_connect): the server side of a SOCKS handshake, then the stream to the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, on_connect: Callable[[str, int, str | None], Any] | None = None,
+                 auth: Callable[[str, str], Any] | None = None) -> None: ...
+
+
+class SocksReturn(EventTarget):
+    """Takes what connect_socks's sub-pipeline outputs back to its filter."""
+
+
+class ConnectSocks(Filter):
+    """connect_socks(address): a SOCKS5 CONNECT through the sub-pipeline, then the stream."""
+
+    def __init__(self, target: LayoutRef, address: _PerStream, user: str | None = None, password: str | None = None,
+                 buffer_limit: int = 1048576) -> None: ...
 
 
 # -- tunnels -----------------------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Routing and load-balancing algorithms for pipyx.
+"""Routing, load-balancing and quota algorithms for pipyx.
 
-Pure Python with no dependency on the rest of pipyx. Nothing here is
-thread-safe: like Pipy, each worker is expected to own its objects.
+Routers, balancers and the cache are pure Python; Quota, which the throttle
+filters take from on every event, is native. Nothing here is thread-safe:
+like Pipy, each worker is expected to own its objects.
 """
 
 import bisect
 import hashlib
 import time
 from collections import OrderedDict
+
+from ._native import Quota  # noqa: F401  (algo.Quota, as in Pipy; defined in native/filters/quota.pxi)
 
 _MISS = object()  # distinguishes "not found" from a stored None
 

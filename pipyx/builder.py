@@ -1,5 +1,5 @@
-"""The core of the builder a script chains: where layouts start (listen, pipeline), how a filter gets its
-sub-pipeline (to), and module exports and imports.
+"""The core of the builder a script chains: where layouts start (listen, pipeline; task, watch and exit, which
+pipyx/tasks.py runs), how a filter gets its sub-pipeline (to), and module exports and imports.
 
 Every filter method lives in its own module under pipyx/filters/, in a mixin class that extends PipelineBuilder and
 adds its filter with self.append() (and self.sub() for a sub-pipeline); pipyx.config.Configuration combines them all.
@@ -9,6 +9,7 @@ import os
 from ._native import LayoutRef
 from .address import format_address, parse_address
 from .errors import ScriptError, caller_location
+from .tasks import parse_when
 
 
 class PipelineBuilder:
@@ -29,11 +30,31 @@ class PipelineBuilder:
         HTTP server is answering a request; 0 for none), linger_time (30) and linger_timeout (5): how long, and with
         how long a pause, what a client still sends is read and dropped after pipyx ended the connection, so that the
         answer reaches a client still sending; backlog (1024), reuse_port (set by --workers), ssl (an ssl.SSLContext:
-        serve TLS on the port)."""
+        serve TLS on the port). protocol='udp' (default 'tcp'): each peer address is a stream of datagram
+        messages, ended after idle_timeout without a datagram either way; max_peers (10000, at most half the
+        descriptor limit) caps the streams at once, datagrams from further new peers being dropped with a log
+        line.
+
+        As Pipy's listen: max_connections (at that many open connections, accepting pauses until one closes; 0 for
+        no limit), read_timeout (the longest wait for a byte from the client; 0, the default, for none), write_timeout
+        (the longest bytes may wait to be sent without any going out; 0 for none), keep_alive (SO_KEEPALIVE, default
+        True), no_delay (TCP_NODELAY, default True), congestion_limit (bytes waiting to be sent above which whoever
+        feeds the connection is paused; default the event loop's 64 KiB), buffer_limit (bytes waiting to be sent
+        above which the connection is dropped; 0, the default, for no limit), transparent (ctx.inbound gets the
+        destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for)."""
+        if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
+            raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
+                              *caller_location())
         try:
             address, port = parse_address(port)
         except ValueError as e:
             raise ScriptError('listen(): %s' % e, *caller_location()) from None
+        for name in ('idle_timeout', 'linger_time', 'linger_timeout', 'read_timeout', 'write_timeout',
+                     'max_connections', 'congestion_limit', 'buffer_limit', 'backlog'):
+            value = options.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ScriptError('listen(): %s must be a number, 0 or more, not %r' % (name, value),
+                                  *caller_location())
         loc = caller_location()
         layout = self._module.new_layout('listen %s' % format_address(address, port), loc)
         layout.listen_options = dict(options)
@@ -48,6 +69,40 @@ class PipelineBuilder:
             raise ScriptError("pipeline '%s' is defined twice" % name, *caller_location())
         layout = self._module.new_layout(name, caller_location())
         self._module.named[name] = layout
+        self._layout = layout
+        self._open_ref = None
+        return self
+
+    def task(self, when=None):
+        """Starts the layout of a job run with no connection: once at start (no argument), every interval (a number
+        of seconds, or '5s', '100ms', '2m', '1h': the first run at start), or each time the process gets a signal
+        ('SIGUSR1', 'SIGUSR2', 'SIGALRM', ...). The pipeline's input is a StreamEnd(); the job is over when the
+        pipeline outputs a StreamEnd, and a run does not start while the previous one is going. With --workers N,
+        each worker runs its own tasks (pipyx.worker_index tells them apart)."""
+        try:
+            kind, arg = parse_when(when)
+        except ValueError as e:
+            raise ScriptError('task(): %s' % e, *caller_location()) from None
+        name = 'task' if kind == 'once' else 'task %s' % (when if isinstance(when, str) else '%gs' % arg)
+        return self._job_layout(name, (kind, arg))
+
+    def watch(self, path):
+        """Starts the layout of a job run each time the file at path (relative to the codebase: the script's
+        directory) changes, is made or is removed; for a directory, any file under it. It is checked every 0.5 s. Its
+        input and end are a task's."""
+        if not isinstance(path, str) or not path:
+            raise ScriptError('watch(): a file name, not %r' % (path,), *caller_location())
+        return self._job_layout('watch %s' % path, ('watch', path))
+
+    def exit(self):
+        """Starts the layout of a job run once when the process stops (SIGTERM, SIGINT, pipyx.exit()), while the
+        ports are still open: the process waits for every exit() pipeline to output a StreamEnd, up to
+        --drain-timeout, before it closes them."""
+        return self._job_layout('exit', ('exit', None))
+
+    def _job_layout(self, name, when):
+        layout = self._module.new_layout(name, caller_location())
+        self._module.jobs.append((when, layout))
         self._layout = layout
         self._open_ref = None
         return self

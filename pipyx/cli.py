@@ -16,6 +16,7 @@ USAGE_EXAMPLES = """examples:
   pipyx main.py --workers 2        two processes sharing each port
   pipyx main.py --verify           check that the script loads, then exit
   pipyx main.py --watch            reload whenever a file in the script's directory changes
+  pipyx main.py -- a b             run a script with arguments: pipyx.argv is ['a', 'b']
   pipyx http://repo:6060/repo/my-app/
                                    run a codebase from a pipyx repo, switching to each new version
   pipyx http://a:6060/repo/my-app/,http://b:6060/repo/my-app/
@@ -74,9 +75,20 @@ def is_repo_server(argv):
     return True
 
 
+def split_script_args(argv):
+    """(pipyx's own arguments, the script's): the script's are the words after the first `--`."""
+    if '--' in argv:
+        i = argv.index('--')
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if is_repo_server(argv):
+    argv, script_args = split_script_args(argv)
+    from . import runtime
+    runtime.argv[:] = script_args
+    if is_repo_server(argv) and not script_args:
         from .repo.server import main as repo_main
         code = repo_main(argv)
         if code == 2:
@@ -111,7 +123,7 @@ def main(argv=None):
                                                  '' if len(program.listens) == 1 else 's'))
         return 0
     if args.workers > 1:
-        return run_workers(args, log)
+        return run_workers(args, log, program)
     from .worker import Worker
     import uvloop
 
@@ -128,7 +140,7 @@ def main(argv=None):
     except OSError as e:
         print('pipyx: error: %s' % e, file=sys.stderr)
         return 1
-    return 0
+    return worker.exit_code
 
 
 def run_remote(args):
@@ -161,14 +173,17 @@ def run_remote(args):
     if args.verify:
         return uvloop.run(verify_remote(app))
 
+    workers = []
+
     def make_worker(entry):
-        return Worker(lambda: load_program(entry), args.reuse_port, args.drain_timeout)
+        workers.append(Worker(lambda: load_program(entry), args.reuse_port, args.drain_timeout))
+        return workers[-1]
     try:
         uvloop.run(remote.run(app, make_worker))
     except OSError as e:
         print('pipyx: error: %s' % e, file=sys.stderr)
         return 1
-    return 0
+    return workers[-1].exit_code if workers else 0
 
 
 async def verify_remote(app):
@@ -189,8 +204,12 @@ async def verify_remote(app):
     return 0
 
 
-def run_workers(args, log):
-    """The parent of --workers N: starts N worker processes on the same ports and passes signals on to them."""
+def run_workers(args, log, program=None):
+    """The parent of --workers N: starts N worker processes on the same ports and passes signals on to them: the
+    stop and reload signals, and those the script's task()s wait for. Each worker's PIPYX_WORKER_INDEX (0 to N-1) is
+    pipyx.worker_index. Exits with the first non-zero status a worker stopped with (pipyx.exit(code)), else 0."""
+    import os
+    from . import runtime
     cmd = [sys.executable, '-m', 'pipyx', '--reuse-port', '--log-level', args.log_level,
            '--drain-timeout', str(args.drain_timeout)]
     if args.watch:
@@ -202,6 +221,8 @@ def run_workers(args, log):
     if args.repo_ca:
         cmd += ['--repo-ca', args.repo_ca]
     cmd += ['-e', args.expression] if args.expression is not None else [args.script]
+    if runtime.argv:
+        cmd += ['--'] + runtime.argv
     children = []
     started = [time.monotonic()] * args.workers
     delay = [0.0] * args.workers           # back off a worker that keeps dying at start
@@ -215,9 +236,14 @@ def run_workers(args, log):
             if c.poll() is None:
                 c.send_signal(sig)
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    task_signals = {arg for (kind, arg), _ in (program.jobs if program is not None else ()) if kind == 'signal'}
+    for sig in {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} | task_signals:
         signal.signal(sig, forward)
-    children.extend(subprocess.Popen(cmd) for _ in range(args.workers))
+
+    def start_worker(i):
+        return subprocess.Popen(cmd, env=dict(os.environ, PIPYX_WORKER_INDEX=str(i),
+                                              PIPYX_WORKERS_PARENT=str(os.getpid())))
+    children.extend(start_worker(i) for i in range(args.workers))
     log.info('started %d workers: %s', len(children), ' '.join(str(c.pid) for c in children))
     while True:
         if stopping:
@@ -235,11 +261,13 @@ def run_workers(args, log):
                     log.error('worker %d exited with %s; starting a new one%s', c.pid, c.returncode,
                               ' in %gs' % delay[i] if delay[i] else '')
                 if now >= restart_at[i]:
-                    children[i] = subprocess.Popen(cmd)
+                    children[i] = start_worker(i)
                     started[i] = now
                     restart_at[i] = None
         time.sleep(0.2)
-    return 0 if stopping else 1
+    if not stopping:
+        return 1
+    return next((c.returncode for c in children if c.returncode and c.returncode > 0), 0)
 
 
 if __name__ == '__main__':

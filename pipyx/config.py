@@ -7,6 +7,7 @@ module per filter or family, and Configuration below lists them all.
 """
 from .errors import ScriptError, caller_location  # noqa: F401  (ScriptError: pipyx.config.ScriptError, as before)
 from .filters.branch import BranchMixin
+from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
 from .filters.deframe import DeframeMixin
@@ -14,21 +15,32 @@ from .filters.demux_http import DemuxHttpMixin
 from .filters.deposit_message import DepositMessageMixin
 from .filters.detect_protocol import DetectProtocolMixin
 from .filters.exec import ExecMixin
+from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
 from .filters.http_codec import HttpCodecMixin
+from .filters.insert import InsertMixin
 from .filters.link import LinkMixin
+from .filters.loop import LoopMixin
 from .filters.mqtt_codec import MqttCodecMixin
 from .filters.mux_http import MuxHttpMixin
 from .filters.pack import PackMixin
 from .filters.produce import ProduceMixin
 from .filters.proxy_cache import ProxyCacheMixin
 from .filters.read import ReadMixin
+from .filters.on_start import OnStartMixin
+from .filters.pipe import PipeMixin
+from .filters.proxy_cache import ProxyCacheMixin
+from .filters.repeat import RepeatMixin
+from .filters.proxy_protocol import ProxyProtocolMixin
 from .filters.replace import ReplaceMixin
+from .filters.replay import ReplayMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
 from .filters.split import SplitMixin
 from .filters.tee import TeeMixin
+from .filters.swap import SwapMixin
+from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
@@ -39,8 +51,9 @@ from .program import Program, current_program, set_program  # noqa: F401  (Progr
 class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
+        CompressMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin,
+        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Shaping streams: cutting, joining, parsing, detecting
@@ -48,14 +61,16 @@ class Configuration(
         # Files and processes
         ReadMixin, TeeMixin, DepositMessageMixin, ExecMixin, ProduceMixin,
         # Where a stream goes
-        LinkMixin, BranchMixin, ForkMixin, UseMixin, WaitMixin,
+        LinkMixin, BranchMixin, PipeMixin, ForkMixin, UseMixin, WaitMixin, LoopMixin, RepeatMixin, ReplayMixin,
+        SwapMixin,
         # Callbacks and debugging
-        HandleMixin, ReplaceMixin, DebugMixin):
+        OnStartMixin, InsertMixin, HandleMixin, ReplaceMixin, DummyMixin, DebugMixin):
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 
-    listen(), pipeline(), to(), export() and import_() come from pipyx.builder.PipelineBuilder; every other method
-    adds a filter and is documented in its module under pipyx/filters/."""
+    listen(), pipeline(), task(), watch(), exit(), to(), export() and import_() come from
+    pipyx.builder.PipelineBuilder; every other method adds a filter and is documented in its module under
+    pipyx/filters/."""
 
 
 def pipy(**context_variables):

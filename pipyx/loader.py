@@ -58,8 +58,9 @@ def load_program(path=None, expression=None):
         program.resolve()
     finally:
         set_program(previous)
-    if not program.listens:
-        raise ScriptError('the script listens on no port: add pipy().listen(PORT)...', entry)
+    if not program.listens and not program.jobs:
+        raise ScriptError('the script listens on no port and has no task: add pipy().listen(PORT)... or '
+                          'pipy().task()...', entry)
     return program
 
 

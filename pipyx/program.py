@@ -14,6 +14,7 @@ class Module:
         self.filename = filename
         self.scope = ModuleScope(filename)
         self.listens = []            # (address, port, layout)
+        self.jobs = []               # ((kind, argument), layout) of task(), watch() and exit(): pipyx/tasks.py
         self.named = {}              # name -> PipelineLayout
         self.layouts = []            # every layout, named or not, for resolving references
         self.exports = {}            # namespace -> names
@@ -32,6 +33,7 @@ class Program:
         self.modules = {}            # absolute filename -> Module
         self.loading = []            # stack of filenames being executed
         self.namespaces = {}         # export namespace -> Module
+        self.hubs = {}               # swap()'s hubs by name
 
     def module_for(self, filename):
         if not filename.startswith('<'):
@@ -44,6 +46,17 @@ class Program:
     @property
     def listens(self):
         return [l for m in self.modules.values() for l in m.listens]
+
+    @property
+    def jobs(self):
+        return [j for m in self.modules.values() for j in m.jobs]
+
+    @property
+    def root(self):
+        """The codebase's directory: the entry script's, or the current directory for -e and tests."""
+        if self.entry and not self.entry.startswith('<'):
+            return os.path.dirname(self.entry)
+        return os.getcwd()
 
     def resolve(self):
         """Binds every named reference to its layout, and every import to its export; reports what is missing."""

@@ -86,7 +86,7 @@ cdef class MessageEncoder(EventTarget):
         else:
             self.chunked = True
             self.write_head(-1, True)
-        self.out.on_event(Data.wrap(wb_take()))
+        self.out.on_bytes(wb_take())
         return self.stream(held)
 
     cdef int stream(self, list chunks) except -1:
@@ -146,10 +146,10 @@ cdef class MessageEncoder(EventTarget):
             self.head = None
             self.body = None
             self.body_tail = None
-            return self.out.on_event(Data.wrap(b))
+            return self.out.on_bytes(b)
         self.head = None
         if not self.chunked:
             if self.remaining != 0:
                 self.broken = True
             return 0
-        return self.out.on_event(Data.wrap(LAST_CHUNK))
+        return self.out.on_bytes(LAST_CHUNK)

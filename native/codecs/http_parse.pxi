@@ -100,6 +100,8 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
     h.raw = raw
     h.hstart = i
     h.nskip = 0
+    if memchr(p + i, 0, end - i) != NULL:
+        return 400                           # a NUL anywhere in the fields: one scan of them all, not one a line
     while True:
         le = line_end(p, i, end)
         if le < 0:
@@ -126,8 +128,8 @@ cdef int parse_fields(HttpHead h, bytes raw, Py_ssize_t i, Py_ssize_t end, HttpL
             ve -= 1
         elif p[le - 1] != b'\r':
             bare_lf = True
-        if ve > vs and (memchr(p + vs, b'\r', ve - vs) != NULL or memchr(p + vs, 0, ve - vs) != NULL):
-            return 400                       # a bare CR or a NUL inside a value
+        if ve > vs and memchr(p + vs, b'\r', ve - vs) != NULL:
+            return 400                       # a bare CR inside a value
         while ve > vs and (p[ve - 1] == b' ' or p[ve - 1] == b'\t'):
             ve -= 1
         ne -= ns

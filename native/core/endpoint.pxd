@@ -9,6 +9,7 @@ cdef class Endpoint(Filter):
     cdef list waiters                     # endpoints that paused reading because this one is congested
     cdef int fd                           # the plain TCP socket send_bytes() writes to directly, or -1
     cdef bint transport_holds             # the transport may hold bytes: they go first, through it
+    cdef double opened_at                 # time.time() when the socket connected, for listing connections
 
     cdef void note_congestion(self)
     cdef void read_begins(self)

@@ -17,6 +17,7 @@ cdef inline Endpoint swap_congested(Endpoint e):
 
 
 import socket as _socket
+import time as _time
 
 cdef extern from "<sys/socket.h>" nogil:
     ssize_t c_send "send"(int fd, const void* buf, size_t n, int flags)
@@ -74,6 +75,7 @@ cdef class Endpoint(Filter):
         # transport's write path (buffer bookkeeping, a write(2) through the VFS) costs more than the send itself,
         # twice per proxied request. A TLS transport must see every byte, so it keeps them all.
         self.fd = -1
+        self.opened_at = _time.time()
         try:
             if transport.get_extra_info('sslcontext') is None:
                 sock = transport.get_extra_info('socket')
@@ -82,6 +84,12 @@ cdef class Endpoint(Filter):
         except Exception:
             self.fd = -1
         self.transport_holds = False
+
+    def connection_info(self):
+        """(transport, opened_at) while the socket is connected, else None: what pipyx.inbound()/outbound() list."""
+        if self.transport is None or self.opened_at == 0:
+            return None
+        return self.transport, self.opened_at
 
     cdef int send_bytes(self, object b) except -1:
         # One bytes object to the peer: sent at once when nothing waits in the transport, else (or for what the

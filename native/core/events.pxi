@@ -25,7 +25,7 @@ cdef class MessageEnd(Event):
 STREAM_END_ERRORS = (
     'ConnectionRefused', 'ConnectionReset', 'ConnectionTimeout', 'ReadTimeout', 'WriteTimeout', 'IdleTimeout',
     'CannotResolve', 'ReadError', 'WriteError', 'ProtocolError', 'BufferOverflow', 'Unauthorized', 'RuntimeError',
-    'UnknownError',
+    'UnknownError', 'Replay',
 )
 
 

@@ -3,6 +3,7 @@
 # Anything that takes events.
 cdef class EventTarget:
     cdef int on_event(self, Event evt) except -1
+    cdef int on_bytes(self, object b) except -1
     cdef int flush_held(self) except -1
     cdef bint takes_file_spans(self)
 
@@ -25,6 +26,8 @@ cdef class Filter(EventTarget):
     cdef Filter clone(self)
     cdef inline int output(self, Event evt) except -1:
         return self.next.on_event(evt)
+    cdef inline int output_bytes(self, object b) except -1:
+        return self.next.on_bytes(b)
     cdef void shutdown(self)
     cdef int start_early(self) except -1
     cdef void drain(self)
@@ -71,8 +74,10 @@ cdef class Pipeline(EventTarget):
     cdef public Context context
     cdef list chain_layouts              # for use()/chain(): the modules' layouts, and which one this is
     cdef int chain_index
+    cdef public object start_args        # what the filter that started it hands its on_start() (a fork's item)
 
     cdef int on_event(self, Event evt) except -1
+    cdef int on_bytes(self, object b) except -1
     cdef void shutdown(self)
     cdef void start_early(self)
     cdef void drain(self)

@@ -15,6 +15,12 @@ cdef class EventTarget:
     cdef int on_event(self, Event evt) except -1:
         return 0
 
+    cdef int on_bytes(self, object b) except -1:
+        # Bytes as one Data event. The targets at the two ends of a busy path (a connection's writer, a decoder
+        # reading a connection) take them as they are: a proxied request then crosses without the four Data
+        # objects it would make and free.
+        return self.on_event(Data.wrap(b))
+
     cdef int flush_held(self) except -1:
         # For encoders that hold a body hoping the message ends in the same read: send what is held now.
         return 0
@@ -254,6 +260,9 @@ cdef class Pipeline(EventTarget):
 
     cdef int on_event(self, Event evt) except -1:
         return self.first.on_event(evt)
+
+    cdef int on_bytes(self, object b) except -1:
+        return self.first.on_bytes(b)
 
     cdef void shutdown(self):
         if self.instances is not None:

@@ -7,6 +7,7 @@ cdef enum Kind:
     K_MESSAGE = 3
     K_MESSAGE_END = 4
     K_STREAM_END = 5
+    K_MESSAGE_BODY = 6
 
 
 # A filter that calls user code and may have to wait for what it returns.
@@ -14,6 +15,7 @@ cdef class CallbackFilter(Filter):
     cdef object fn
     cdef int kind
     cdef Py_ssize_t size_limit
+    cdef bint truncate                # handle_message*: a body past size_limit is cut in the Message, not an error
     cdef list _held                   # events held while waiting for an awaitable; None when not waiting
     cdef bint _failed
     cdef bint _started
@@ -27,9 +29,11 @@ cdef class CallbackFilter(Filter):
     cdef int resume(self) except -1
     cdef int go_on(self, object r) except -1
     cdef int fail(self, object exc) except -1
+    cdef object invoke(self, object arg)
     cdef int run_callback(self, object arg, Event passthrough) except -1
     cdef int result(self, object r) except -1
     cdef int collect(self, Event evt) except -1
+    cdef int overflow(self) except -1
 
 
 # handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged.

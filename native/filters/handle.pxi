@@ -3,7 +3,7 @@
 
 import sys as _sys
 
-KIND_NAMES = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end')
+KIND_NAMES = ('stream_start', 'message_start', 'data', 'message', 'message_end', 'stream_end', 'message_body')
 DEFAULT_MESSAGE_SIZE_LIMIT = 16 * 1024 * 1024
 
 
@@ -14,6 +14,7 @@ cdef class CallbackFilter(Filter):
         self.fn = p.fn
         self.kind = p.kind
         self.size_limit = p.size_limit
+        self.truncate = p.truncate
 
     cdef int on_event(self, Event evt) except -1:
         if self._failed:
@@ -42,10 +43,13 @@ cdef class CallbackFilter(Filter):
         self._held = None
         return self.fail_stream(exc)
 
+    cdef object invoke(self, object arg):
+        return self.call(self.fn, arg)
+
     cdef int run_callback(self, object arg, Event passthrough) except -1:
         # Calls fn(arg); passthrough (if any) goes out after the callback is done, awaited or not.
         try:
-            r = self.call(self.fn, arg)
+            r = self.invoke(arg)
         except Exception as e:
             return self.fail(e)
         if is_awaitable(r):
@@ -96,21 +100,31 @@ cdef class CallbackFilter(Filter):
         return 0
 
     cdef int collect(self, Event evt) except -1:
-        # For *_message: gathers MessageStart + Data into one Message; returns 1 at MessageEnd.
+        # For *_message and *_message_body: gathers MessageStart + Data into one message; returns 1 at MessageEnd,
+        # 2 when the body grew past size_limit (the filter then ends the stream: overflow()).
         if isinstance(evt, MessageStart):
             self._head = (<MessageStart>evt).head
             self._body = Data.__new__(Data)
             return 0
         if isinstance(evt, Data):
-            if self._body is not None and self._body.nbytes() < self.size_limit:
-                if self._body.nbytes() + (<Data>evt).nbytes() <= self.size_limit:
-                    self._body.append_data(<Data>evt)
-                else:
-                    self._body.append_data(<Data>(<Data>evt).slice(0, self.size_limit - self._body.nbytes()))
+            if self._body is not None:
+                if self._body.nbytes() + (<Data>evt).nbytes() > self.size_limit:
+                    if not self.truncate:
+                        return 2
+                    if self._body.nbytes() < self.size_limit:
+                        self._body.append_data(<Data>(<Data>evt).slice(0, self.size_limit - self._body.nbytes()))
+                    return 0
+                self._body.append_data(<Data>evt)
             return 0
         if isinstance(evt, MessageEnd):
             return 1 if self._body is not None else 0
         return 0
+
+    cdef int overflow(self) except -1:
+        self._failed = True
+        self._held = None
+        self._head = self._body = None
+        return overflow_stream(self, 'a message body is over size_limit (%d bytes)' % self.size_limit)
 
     def describe(self):
         return '%s_%s' % ('handle' if type(self) is HandleFilter else 'replace', KIND_NAMES[self.kind])
@@ -119,12 +133,13 @@ cdef class CallbackFilter(Filter):
 cdef class HandleFilter(CallbackFilter):
     """handle_<kind>(callback): calls callback(event or message) and passes every event on unchanged."""
 
-    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+    def __init__(self, int kind, fn, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT, bint truncate=False):
         if not callable(fn):
             raise TypeError('handle_%s needs a callable' % KIND_NAMES[kind])
         self.fn = fn
         self.kind = kind
         self.size_limit = size_limit
+        self.truncate = truncate
 
     cdef Filter clone(self):
         cdef HandleFilter f = HandleFilter.__new__(HandleFilter)
@@ -133,6 +148,7 @@ cdef class HandleFilter(CallbackFilter):
 
     cdef int process(self, Event evt) except -1:
         cdef int k = self.kind
+        cdef int r
         cdef Message m
         if k == K_DATA:
             if isinstance(evt, Data):
@@ -140,8 +156,14 @@ cdef class HandleFilter(CallbackFilter):
         elif k == K_MESSAGE_START:
             if isinstance(evt, MessageStart):
                 return self.run_callback(evt, evt)
-        elif k == K_MESSAGE:
-            if self.collect(evt):
+        elif k == K_MESSAGE or k == K_MESSAGE_BODY:
+            r = self.collect(evt)
+            if r == 2:
+                return self.overflow()
+            if r == 1:
+                if k == K_MESSAGE_BODY:
+                    body, self._head, self._body = self._body, None, None
+                    return self.run_callback(body, evt)
                 m = Message.__new__(Message)
                 m.head, m.body, m.tail = self._head, self._body, (<MessageEnd>evt).tail
                 self._head = self._body = None

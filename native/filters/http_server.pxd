@@ -38,6 +38,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
 
     cdef void setup(self)
     cdef int on_event(self, Event evt) except -1
+    cdef int on_bytes(self, object b) except -1
     cdef void watch_arrival(self)
     cdef bint busy(self)
     cdef bint input_unread(self)

@@ -71,6 +71,18 @@ cdef class HttpServerBase(HttpDecodingFilter):
             return self.on_input_end((<StreamEnd>evt).error)
         return 0
 
+    cdef int on_bytes(self, object b) except -1:
+        if self.ended:
+            return 0
+        self.batching += 1
+        try:
+            self.decoder.feed(b)
+        finally:
+            self.batching -= 1
+        if not self.decoder.idle() or self.arrival_deadline != 0:
+            self.watch_arrival()
+        return self.flush()
+
     cdef void watch_arrival(self):
         # After a read that left a request half here: its head must be all here header_timeout after its first
         # byte, and its body may pause for body_timeout at most (nginx's client_header_timeout and
@@ -140,13 +152,13 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef int flush(self) except -1:
         cdef Data d
         if self.out_one is not None:
+            b, self.out_one = self.out_one, None
             if not self.outbuf:
-                d = Data.wrap(self.out_one)
+                self.output_bytes(b)
             else:
-                d = Data.of_chunks([self.out_one] + self.outbuf)
+                d = Data.of_chunks([b] + self.outbuf)
                 self.outbuf = []
-            self.out_one = None
-            self.output(d)
+                self.output(d)
         if self.closing and self.oldest is None and not self.ended:
             self.ended = True
             self.output(STREAM_END_OK)

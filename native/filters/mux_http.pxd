@@ -51,6 +51,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
     cdef bint reusable
 
     cdef int on_event(self, Event evt) except -1
+    cdef int on_bytes(self, object b) except -1
     cdef int on_session_end(self, object error) except -1
     cdef int on_head(self, HttpHead head) except -1
     cdef int on_body(self, object chunk) except -1

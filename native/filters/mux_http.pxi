@@ -104,6 +104,13 @@ cdef class HttpClientSession(HttpDecodingFilter):
             return self.on_session_end((<StreamEnd>evt).error)
         return 0
 
+    cdef int on_bytes(self, object b) except -1:
+        if self.user is None:
+            self.close()
+            return 0
+        self.got_response = True
+        return self.decoder.feed(b)
+
     cdef int on_session_end(self, object error) except -1:
         cdef MuxHTTP u
         if self.closed:

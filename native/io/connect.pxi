@@ -6,11 +6,23 @@ import socket as _socket
 cdef class ConnectOptions:
     """Timeouts (seconds; 0 means none) and the most bytes held while the connection is being made."""
 
-    def __init__(self, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, buffer_limit=1024 * 1024):
+    def __init__(self, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, buffer_limit=1024 * 1024,
+                 write_timeout=0.0, congestion_limit=0, retry_count=0, retry_delay=0.0, keep_alive=True,
+                 no_delay=True, bind=None, on_state=None):
         self.connect_timeout = connect_timeout or 0
         self.read_timeout = read_timeout or 0
         self.idle_timeout = idle_timeout or 0
         self.buffer_limit = buffer_limit
+        self.write_timeout = write_timeout or 0
+        self.congestion_limit = congestion_limit or 0
+        self.retry_count = retry_count
+        self.retry_delay = retry_delay or 0
+        self.keep_alive = keep_alive
+        self.no_delay = no_delay
+        if bind is not None and not callable(bind):
+            parse_bind(bind)                 # a bad address is the script's error, found as it loads
+        self.bind = bind
+        self.on_state = on_state
 
 
 _parse_address = None
@@ -27,6 +39,53 @@ cdef tuple parse_target(object target):
     if host is None:
         raise ValueError("connect target %r is not 'host:port'" % (target,))
     return (host, port)
+
+
+# The connected outgoing sockets, for pipyx.outbound(): one add and one discard per connection, nothing per event.
+cdef set _outbound = set()
+
+
+def outbound_connections():
+    """The connect() endpoints whose socket is connected now."""
+    return list(_outbound)
+
+
+cdef tuple parse_bind(object bind):
+    # The local end: 'ip:port', '[v6ip]:port', a bare 'ip' (any port) or an (ip, port) tuple.
+    if isinstance(bind, tuple):
+        return (str(bind[0]), int(bind[1]))
+    text = str(bind).strip()
+    if text.startswith('['):
+        host, sep, rest = text[1:].partition(']')
+        port = rest[1:] if rest.startswith(':') else '0'
+    elif text.count(':') == 1:
+        host, port = text.split(':')
+    else:
+        host, port = text, '0'
+    try:
+        n = int(port)
+        _socket.inet_pton(_socket.AF_INET6 if ':' in host else _socket.AF_INET, host)
+    except (ValueError, OSError):
+        raise ValueError("connect bind %r is not 'ip:port' or 'ip'" % (bind,)) from None
+    if not 0 <= n <= 65535:
+        raise ValueError('connect bind %r: port %d is outside 0-65535' % (bind, n))
+    return (host, n)
+
+
+class OutboundInfo:
+    """What connect's on_state callback is given: the connection's state ('connecting', 'connected', 'idle' while
+    waiting to retry, 'closed'), the error it closed or failed with, its addresses, and the retries so far."""
+    __slots__ = ('state', 'error', 'remote_address', 'remote_port', 'local_address', 'local_port', 'retries')
+
+    def __init__(self):
+        self.state = 'idle'
+        self.error = None
+        self.remote_address = self.remote_port = self.local_address = self.local_port = None
+        self.retries = 0
+
+    def __repr__(self):
+        return '<outbound %s %s:%s%s>' % (self.state, self.remote_address, self.remote_port,
+                                          ' %s' % self.error if self.error else '')
 
 
 cdef class Connect(Endpoint):
@@ -89,6 +148,17 @@ cdef class Connect(Endpoint):
             self.start()
         return 0
 
+    cdef int on_bytes(self, object b) except -1:
+        if self.state != C_CONNECTED or len(b) == 0:
+            return self.on_event(Data.wrap(b))
+        self.send_bytes(b)
+        if not self.framed:
+            self.awaiting_reply = True
+        self.last_write = now()
+        if self.write_paused:
+            self.note_congestion()
+        return 0
+
     cdef void hold_pending(self, Data d):
         # Small pieces are joined as they come: a body of a million one-byte chunks must not become a million
         # buffers handed to the socket at once (the event loop refuses such a write).
@@ -128,28 +198,81 @@ cdef class Connect(Endpoint):
             self.state = C_CLOSED
             self.loop.call_soon(self.fail, 'CannotResolve', str(e))
             return
+        if self.opts.bind is not None:
+            try:
+                self.local_address = parse_bind(self.evaluate(self.opts.bind))
+            except Exception as e:
+                report_error(e, self.location)
+                self.state = C_CLOSED
+                self.loop.call_soon(self.fail, 'RuntimeError')
+                return
         self.task = self.loop.create_task(self._connect())
 
     async def _connect(self):
         host, port = self.address
         try:
-            if self.opts.connect_timeout > 0:
-                await _asyncio.wait_for(self.loop.create_connection(lambda: self, host, port),
-                                        self.opts.connect_timeout)
-            else:
-                await self.loop.create_connection(lambda: self, host, port)
-        except _asyncio.TimeoutError:
-            self.fail('ConnectionTimeout', 'no connection within %gs' % self.opts.connect_timeout)
-        except _socket.gaierror as e:
-            self.fail('CannotResolve', e.strerror or str(e))
-        except ConnectionRefusedError:
-            self.fail('ConnectionRefused')
+            while True:
+                self.report_state('connecting', None)
+                try:
+                    made = self.loop.create_connection(lambda: self, host, port, local_addr=self.local_address)
+                    if self.opts.connect_timeout > 0:
+                        await _asyncio.wait_for(made, self.opts.connect_timeout)
+                    else:
+                        await made
+                    return
+                except _asyncio.TimeoutError:
+                    error, detail = 'ConnectionTimeout', 'no connection within %gs' % self.opts.connect_timeout
+                except _socket.gaierror as e:
+                    error, detail = 'CannotResolve', e.strerror or str(e)
+                except ConnectionRefusedError:
+                    error, detail = 'ConnectionRefused', None
+                except _asyncio.CancelledError:
+                    self.fail('ConnectionReset')
+                    return
+                except OSError as e:
+                    error, detail = 'ConnectionRefused', e.strerror or str(e)
+                if self.ended:
+                    return
+                if 0 <= self.opts.retry_count <= self.retries:
+                    self.fail(error, detail)
+                    return
+                # Retried as Pipy does: each failure is logged, and the held data waits for the next attempt.
+                self.retries += 1
+                log_warning('pipyx.connect', 'connect %s:%s: %s%s, retrying (%d)' % (
+                    host, port, error, ' (%s)' % detail if detail else '', self.retries))
+                self.report_state('idle', error)
+                if self.opts.retry_delay > 0:
+                    await _asyncio.sleep(self.opts.retry_delay)
+                if self.ended:
+                    return
         except _asyncio.CancelledError:
             self.fail('ConnectionReset')
-        except OSError as e:
-            self.fail('ConnectionRefused', e.strerror or str(e))
         finally:
             self.task = None
+
+    cdef void report_state(self, str state, object error):
+        # on_state(outbound), once per change of state, with ctx pointing at this stream.
+        if self.opts.on_state is None or state == self.reported_state:
+            return
+        self.reported_state = state
+        if self.outbound is None:
+            self.outbound = OutboundInfo()
+        info = self.outbound
+        info.state = state
+        info.error = error
+        info.retries = self.retries
+        if self.address is not None:
+            info.remote_address, info.remote_port = self.address
+        if state == 'connected' and self.transport is not None:
+            try:
+                local = self.transport.get_extra_info('sockname')
+                info.local_address, info.local_port = local[0], local[1]
+            except Exception:
+                pass
+        try:
+            self.call(self.opts.on_state, info)
+        except Exception as e:
+            report_error(e, self.location)
 
     def fail(self, error, detail=None):
         if self.ended:
@@ -163,6 +286,7 @@ cdef class Connect(Endpoint):
                 '%s:%s' % self.address if self.address is not None else self.target, error,
                 ' (%s)' % detail if detail else ''))
         self.drained()
+        self.report_state('closed', error)
         try:
             self.output(StreamEnd(error))
         except Exception as e:
@@ -177,10 +301,18 @@ cdef class Connect(Endpoint):
         self.write = transport.write
         self.state = C_CONNECTED
         self.use_socket(transport)
+        _outbound.add(self)
         try:
-            transport.get_extra_info('socket').setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            sock = transport.get_extra_info('socket')
+            if self.opts.no_delay:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            if self.opts.keep_alive:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, 1)
         except Exception:
             pass
+        if self.opts.congestion_limit > 0:
+            transport.set_write_buffer_limits(high=self.opts.congestion_limit)
+        self.report_state('connected', None)
         self.last_read = now()
         if self.pending:
             pending, self.pending = self.pending, None
@@ -202,6 +334,8 @@ cdef class Connect(Endpoint):
         cdef double t = self.opts.read_timeout
         if self.opts.idle_timeout > 0 and (t == 0 or self.opts.idle_timeout < t):
             t = self.opts.idle_timeout
+        if self.opts.write_timeout > 0 and (t == 0 or self.opts.write_timeout < t):
+            t = self.opts.write_timeout
         if t > 0 and self.timer is None and self.state == C_CONNECTED:
             self.timer = self.loop.call_later(t / 4 if t > 0.4 else 0.1, self._check_timeouts)
 
@@ -217,7 +351,21 @@ cdef class Connect(Endpoint):
         if self.opts.idle_timeout > 0 and t_now - max(self.last_read, self.last_write) >= self.opts.idle_timeout:
             self.abort_with('IdleTimeout')
             return
+        if self.opts.write_timeout > 0 and self.write_stalled(t_now):
+            self.abort_with('WriteTimeout')
+            return
         self.arm_timer()
+
+    cdef bint write_stalled(self, double t_now):
+        # Bytes have waited in the send buffer for write_timeout without the buffer getting any smaller.
+        cdef Py_ssize_t waiting = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        if waiting == 0:
+            self.write_stalled_since = 0
+            return False
+        if self.write_stalled_since == 0 or waiting < self.write_stalled_size:
+            self.write_stalled_since = t_now
+        self.write_stalled_size = waiting
+        return t_now - self.write_stalled_since >= self.opts.write_timeout
 
     cdef void abort_with(self, str error):
         self.state = C_CLOSED
@@ -231,7 +379,7 @@ cdef class Connect(Endpoint):
         self.last_read = now()
         self.read_begins()
         try:
-            self.output(Data.wrap(data))
+            self.output_bytes(data)
         except Exception as e:
             report_error(e, self.location)
             self.abort_with('RuntimeError')
@@ -243,11 +391,13 @@ cdef class Connect(Endpoint):
 
     def connection_lost(self, exc):
         socket_closed()
+        _outbound.discard(self)
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
         self.state = C_CLOSED
         self.transport = None
+        self.report_state('closed', 'ConnectionReset' if exc is not None else None)
         if not self.ended:
             self.ended = True
             self.drained()
@@ -269,6 +419,8 @@ cdef class Connect(Endpoint):
 
     cdef void shutdown(self):
         self.ended = True
+        if self.state == C_CONNECTING or self.state == C_CONNECTED:
+            self.report_state('closed', None)
         if self.task is not None:
             self.task.cancel()
             self.task = None

@@ -46,6 +46,27 @@ cdef void fd_pressure():
                         used, _fd_soft_limit, _sockets_open))
 
 
+cdef int SO_ORIGINAL_DST = 80          # linux/netfilter_ipv4.h; IP6T_SO_ORIGINAL_DST has the same number
+
+
+cdef object original_destination(object transport, object info):
+    # Where a connection redirected to this port (iptables REDIRECT/DNAT) was going: SO_ORIGINAL_DST. Without NAT
+    # (TPROXY) the socket's own address is that destination already.
+    info.destination_address, info.destination_port = info.local_address, info.local_port
+    try:
+        sock = transport.get_extra_info('socket')
+        if sock.family == _socket.AF_INET:
+            raw = sock.getsockopt(_socket.SOL_IP, SO_ORIGINAL_DST, 16)
+            info.destination_address = _socket.inet_ntop(_socket.AF_INET, raw[4:8])
+        else:
+            raw = sock.getsockopt(_socket.IPPROTO_IPV6, SO_ORIGINAL_DST, 28)
+            info.destination_address = _socket.inet_ntop(_socket.AF_INET6, raw[8:24])
+        info.destination_port = int.from_bytes(raw[2:4], 'big')
+    except OSError:
+        pass
+    return info
+
+
 cdef class ListenerState:
     """What a listening port needs per connection: its current layout (swapped on reload) and its options."""
 
@@ -57,6 +78,7 @@ cdef class ListenerState:
         self.connections = set()
         self.draining = False
         self.loop = None
+        self.on_close = None
 
     def __call__(self):
         # The protocol factory handed to loop.create_server.
@@ -77,12 +99,15 @@ cdef class ListenerState:
 
 
 class InboundInfo:
-    """ctx.inbound: the addresses of the stream's connection."""
-    __slots__ = ('remote_address', 'remote_port', 'local_address', 'local_port')
+    """ctx.inbound: the addresses of the stream's connection; on a transparent listener, also where the client
+    meant to connect (destination_*)."""
+    __slots__ = ('remote_address', 'remote_port', 'local_address', 'local_port', 'destination_address',
+                 'destination_port')
 
     def __init__(self, peer, local):
         self.remote_address, self.remote_port = (peer[0], peer[1]) if peer else (None, None)
         self.local_address, self.local_port = (local[0], local[1]) if local else (None, None)
+        self.destination_address = self.destination_port = None
 
     def __repr__(self):
         return '<inbound %s:%s -> %s:%s>' % (self.remote_address, self.remote_port, self.local_address, self.local_port)
@@ -101,22 +126,30 @@ cdef class Inbound(Endpoint):
             info = InboundInfo(transport.get_extra_info('peername'), transport.get_extra_info('sockname'))
         except Exception:
             info = None
+        if self.listener.transparent and info is not None:
+            original_destination(transport, info)
+        if self.listener.congestion_limit > 0:
+            transport.set_write_buffer_limits(high=self.listener.congestion_limit)
         self.stream = self.layout.instantiate(Context(info), self)
         self.listener.connections.add(self)
         socket_opened()
         self.stream.start_early()
         if self.listener.idle_timeout > 0:
             self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
+        if self.listener.read_timeout > 0 or self.listener.write_timeout > 0:
+            self.last_read_at = now()
+            self.arm_deadlines()
         if self.listener.draining:
             self.drain()
 
     def data_received(self, data):
         self.activity += 1
+        self.reads += 1
         if self.lingering:
             return                        # the answer is out; what the client still sends is read and dropped
         self.read_begins()
         try:
-            self.stream.on_event(Data.wrap(data))
+            self.stream.on_bytes(data)
         except Exception as e:
             report_error(e, None)
             self.abort()
@@ -139,6 +172,11 @@ cdef class Inbound(Endpoint):
         if self.stream is not None:
             socket_closed()
         self.listener.connections.discard(self)
+        if self.listener.on_close is not None:
+            self.listener.on_close()
+        if self.deadline_timer is not None:
+            self.deadline_timer.cancel()
+            self.deadline_timer = None
         if self.sender is not None:
             self.sender.stop()
             self.sender = None
@@ -190,7 +228,7 @@ cdef class Inbound(Endpoint):
                         return self.send_file(<FileChunk>chunks[i], chunks[i + 1:], chunks[:i] if i else None)
                 self.send_chunks(chunks)
             if self.write_paused:
-                self.note_congestion()
+                self.sent_into_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
             if (self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0
@@ -199,6 +237,25 @@ cdef class Inbound(Endpoint):
             else:
                 self.linger()
         return 0
+
+    cdef int on_bytes(self, object b) except -1:
+        if self.closed:
+            return 0
+        if self.sender is not None or type(b) is FileChunk:
+            return self.on_event(Data.wrap(b))
+        self.activity += 1
+        self.send_bytes(b)
+        if self.write_paused:
+            self.sent_into_congestion()
+        return 0
+
+    cdef void sent_into_congestion(self):
+        if self.listener.buffer_limit > 0 and self.transport.get_write_buffer_size() > self.listener.buffer_limit:
+            log_warning('pipyx', 'connection from %s: more than buffer_limit (%d bytes) waiting to be sent, '
+                        'closing it' % (self.transport.get_extra_info('peername'), self.listener.buffer_limit))
+            self.end_with('BufferOverflow')
+        else:
+            self.note_congestion()
 
     cdef void linger(self):
         # Closing while the client may still be sending (a request refused before its body was read, a 431 for a
@@ -297,6 +354,51 @@ cdef class Inbound(Endpoint):
             return
         self.seen_activity = self.activity
         self.idle_timer = self.listener.loop.call_later(self.listener.idle_timeout, self._idle_check)
+
+    cdef void arm_deadlines(self):
+        cdef double t = self.listener.read_timeout
+        if self.listener.write_timeout > 0 and (t <= 0 or self.listener.write_timeout < t):
+            t = self.listener.write_timeout
+        self.deadline_timer = self.listener.loop.call_later(t / 4 if t > 0.4 else 0.1, self._check_deadlines)
+
+    def _check_deadlines(self):
+        # Checked every quarter of the shorter timeout: reads are counted, not timed, so a read costs nothing more.
+        self.deadline_timer = None
+        if self.closed or self.transport is None:
+            return
+        cdef double t = now()
+        cdef Py_ssize_t waiting
+        if self.reads != self.seen_reads:
+            self.seen_reads = self.reads
+            self.last_read_at = t
+        elif self.listener.read_timeout > 0 and t - self.last_read_at >= self.listener.read_timeout:
+            self.end_with('ReadTimeout')
+            return
+        if self.listener.write_timeout > 0:
+            waiting = self.transport.get_write_buffer_size()
+            if waiting == 0:
+                self.write_stalled_since = 0
+            else:
+                if self.write_stalled_since == 0 or waiting < self.write_stalled_size:
+                    self.write_stalled_since = t
+                self.write_stalled_size = waiting
+                if t - self.write_stalled_since >= self.listener.write_timeout:
+                    self.end_with('WriteTimeout')
+                    return
+        self.arm_deadlines()
+
+    cdef void end_with(self, str error):
+        # The pipeline learns why its connection went, then the connection is reset, even if the pipeline closed
+        # it meanwhile: a close would wait for the bytes in the send buffer to go.
+        if not self.input_ended and self.stream is not None:
+            self.input_ended = True
+            try:
+                self.stream.on_event(StreamEnd(error))
+            except Exception as e:
+                report_error(e, None)
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
 
     cdef void drain(self):
         if self.closed or self.stream is None:

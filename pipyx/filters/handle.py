@@ -21,11 +21,12 @@ class HandleMixin(PipelineBuilder):
         awaitable, the stream's events wait until it is done."""
         return self.append(HandleFilter(_kind('data'), callback, size_limit))
 
-    def handle_message(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
-        """Calls callback(Message) at each message end with the whole message — its body up to size_limit bytes —
-        and passes every event on unchanged. If the callback returns an awaitable, the stream's events wait until it
-        is done."""
-        return self.append(HandleFilter(_kind('message'), callback, size_limit))
+    def handle_message(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT, truncate=False):
+        """Calls callback(Message) at each message end with the whole message and passes every event on unchanged.
+        A body over size_limit bytes (default 16 MiB) ends the stream with BufferOverflow, reported with this line;
+        with truncate=True, the Message holds only its first size_limit bytes instead and the stream goes on. If the
+        callback returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('message'), callback, size_limit, truncate))
 
     def handle_message_end(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
         """Calls callback(MessageEnd) at each message end and passes every event on unchanged. If the callback
@@ -36,3 +37,10 @@ class HandleMixin(PipelineBuilder):
         """Calls callback(StreamEnd) when the stream ends and passes every event on unchanged. If the callback
         returns an awaitable, the stream's events wait until it is done."""
         return self.append(HandleFilter(_kind('stream_end'), callback, size_limit))
+
+    def handle_message_body(self, callback, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT, truncate=False):
+        """Calls callback(Data) at each message end with the message's whole body, and passes every event on
+        unchanged. A body over size_limit bytes (default 16 MiB) ends the stream with BufferOverflow, reported with
+        this line; with truncate=True, the callback gets only its first size_limit bytes instead and the stream goes
+        on. If the callback returns an awaitable, the stream's events wait until it is done."""
+        return self.append(HandleFilter(_kind('message_body'), callback, size_limit, truncate))

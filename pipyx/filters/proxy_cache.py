@@ -79,7 +79,7 @@ class ProxyCacheMixin(BranchMixin, HandleMixin, ReplaceMixin):
             if cache.cache_header:
                 p.handle_message_start(mark)
             if storing:
-                p.handle_message(store, size_limit=cache.max_entry_size + 1)
+                p.handle_message(store, size_limit=cache.max_entry_size + 1, truncate=True)
 
         return self.handle_message_start(lookup).branch(
             lambda: getattr(ctx, name)[3] == HIT, lambda p: p.replace_message(answer),

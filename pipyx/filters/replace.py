@@ -31,9 +31,9 @@ class ReplaceMixin(PipelineBuilder):
 
     def replace_message(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
         """Replaces each whole message (MessageStart, Data, MessageEnd) with what replacement(Message) returns at its
-        end — the Message holds its body up to size_limit bytes — or with replacement itself if it is not callable:
-        an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of one. Events
-        outside messages pass unchanged."""
+        end, or with replacement itself if it is not callable: an event, a Message, bytes or str (as Data), a list of
+        these, None to drop it, or an awaitable of one. Events outside messages pass unchanged. A body over
+        size_limit bytes (default 16 MiB) ends the stream with BufferOverflow, reported with this line."""
         return self.append(ReplaceFilter(_kind('message'), replacement, size_limit))
 
     def replace_message_end(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
@@ -47,3 +47,10 @@ class ReplaceMixin(PipelineBuilder):
         callable: an event, a Message, bytes or str (as Data), a list of these, None to drop it, or an awaitable of
         one. The other events pass unchanged."""
         return self.append(ReplaceFilter(_kind('stream_end'), replacement, size_limit))
+
+    def replace_message_body(self, replacement=None, *, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+        """Replaces each message's whole body with what replacement(Data) returns at the message's end, or with
+        replacement itself if it is not callable: Data, bytes or str, a list of these, None for no body, or an
+        awaitable of one. The MessageStart and MessageEnd pass unchanged. A body over size_limit bytes (default
+        16 MiB) ends the stream with BufferOverflow, reported with this line."""
+        return self.append(ReplaceFilter(_kind('message_body'), replacement, size_limit))

@@ -1,3 +1,4 @@
+import gc
 import os
 import subprocess
 import sys
@@ -407,3 +408,112 @@ def test_cache_remove_clear_and_none_values():
     assert cache.get('x') is None and len(cache) == 1
     cache.clear()
     assert len(cache) == 0
+
+
+# ---------------------------------------------------------------- Quota
+
+def test_quota_consume_takes_what_there_is():
+    from pipyx.algo import Quota
+    q = Quota(10)
+    assert (q.initial, q.current) == (10, 10)
+    assert q.consume(4) == 4
+    assert q.consume(10) == 6                   # less when there is less
+    assert q.consume(1) == 0 and q.current == 0
+    q.produce(3)
+    assert q.current == 3
+    q.reset()
+    assert q.current == 10
+    q.produce(5)                                # no max: produce can go above initial
+    assert q.current == 15
+    q.reset()                                   # and reset cuts it back
+    assert q.current == 10
+
+
+def test_quota_max_caps_produce():
+    from pipyx.algo import Quota
+    q = Quota(2, max=3)
+    q.produce(10)
+    assert q.current == 3
+
+
+def test_quotas_with_one_key_share_the_amount():
+    from pipyx.algo import Quota
+    a = Quota(5, key='test-shared-quota')
+    b = Quota(5, key='test-shared-quota')
+    assert a.consume(3) == 3
+    assert b.current == 2
+    assert Quota(5, key='test-other-quota').current == 5
+    del a, b
+    gc.collect()
+    # Nobody holds that key's amount any more: a new quota of the key starts afresh, so keys per client stay bounded.
+    assert Quota(5, key='test-shared-quota').current == 5
+
+
+@pytest.mark.parametrize('per, seconds', [(2, 2.0), ('500ms', 0.5), ('1s', 1.0), ('2m', 120.0), ('1h', 3600.0)])
+def test_quota_per_takes_pipy_durations(per, seconds):
+    from pipyx._native import parse_seconds
+    from pipyx.algo import Quota
+    Quota(1, per=per)
+    assert parse_seconds(per, 'per') == seconds
+
+
+@pytest.mark.parametrize('args', [dict(initial=-1), dict(initial=1, per='soon'), dict(initial=1, produce=-2)])
+def test_quota_refuses_bad_values(args):
+    from pipyx.algo import Quota
+    with pytest.raises(ValueError):
+        Quota(**args)
+
+
+def test_quota_comes_back_after_per():
+    import asyncio
+    from pipyx.algo import Quota
+
+    async def run():
+        q = Quota(10, per=0.1, produce=4)
+        q.consume(10)
+        await asyncio.sleep(0.15)
+        first = q.current                       # one step of 4
+        await asyncio.sleep(0.3)
+        return first, q.current                 # then up to initial, no further
+    assert asyncio.run(run()) == (4, 10)
+
+
+def test_quota_initial_and_per_change_at_run_time():
+    import asyncio
+    from pipyx.algo import Quota
+
+    async def run():
+        q = Quota(10)                           # no per: nothing comes back by itself
+        q.consume(10)
+        await asyncio.sleep(0.15)
+        before = q.current
+        q.initial = 20
+        q.per = '100ms'                         # now it does, up to the new initial
+        await asyncio.sleep(0.25)
+        return before, q.current, q.per
+    assert asyncio.run(run()) == (0, 20, 0.1)
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False), st.sampled_from(['ms', 's', 'm', 'h', 'd', '']))
+def test_quota_durations_round_trip(amount, unit):
+    from pipyx._native import parse_seconds
+    scale = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, '': 1}[unit]
+    assert parse_seconds('%r%s' % (amount, unit), 'per') == pytest.approx(amount * scale)
+
+
+@given(st.lists(st.tuples(st.sampled_from(['consume', 'produce']), st.floats(min_value=0, max_value=100)),
+                max_size=30))
+def test_quota_never_goes_below_zero_or_above_max(steps):
+    from pipyx.algo import Quota
+    q = Quota(50, max=80)
+    model = 50.0
+    for op, n in steps:
+        if op == 'consume':
+            took = q.consume(n)
+            assert took == pytest.approx(min(n, model))
+            model -= took
+        else:
+            q.produce(n)
+            model = min(80.0, model + n)
+        assert 0 <= q.current <= 80
+        assert q.current == pytest.approx(model)

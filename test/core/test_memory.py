@@ -3,6 +3,7 @@ collector. A pipeline, its filters and the connection or slot it writes to point
 runs; shutting it down must let reference counting free them at once, or a worker, whose collector runs seldom,
 holds every finished connection until a full collection (the floods of test/io/test_memory.py).
 """
+import asyncio
 import gc
 
 import pytest
@@ -22,6 +23,17 @@ LAYOUTS = {
     'decode_http_request': lambda p: p.decode_http_request().encode_http_request(),
     'handle, branch, link': lambda p: p.handle_data(lambda d: None).branch(
         lambda: True, (lambda p: p.link().to(lambda p: p.replace_data(None)))),
+}
+
+# The flow filters, whose sub-pipelines output back into them; some of them go on from the event loop.
+FLOW_LAYOUTS = {
+    'fork, fork_join, fork_race': lambda p: p.fork(['a', 'b']).to(lambda p: p.dump()).fork_join(count=2).to(
+        lambda p: p.replace_data(None)).fork_race(count=2).to(lambda p: p.replace_data(lambda d: d)),
+    'loop, swap': lambda p: p.loop().to(lambda p: p.replace_data(None)).swap('hub'),
+    'branch_message, pipe, on_start, insert': lambda p: p.branch_message(lambda m: True, lambda p: p.pipe(
+        lambda e: 'x', {'x': lambda p: p.on_start(b'').insert(b'').dummy()})),
+    'repeat, replay': lambda p: p.repeat(lambda end: False).to(lambda p: p.replace_data(None)).replay().to(
+        lambda p: p.replace_data(None)),
 }
 
 
@@ -56,6 +68,24 @@ def test_a_finished_stream_leaves_no_cycles(name):
         pipeline.close()
 
     assert native_garbage(stream) == []
+
+
+@pytest.mark.parametrize('name', list(FLOW_LAYOUTS))
+def test_a_finished_stream_through_the_flow_filters_leaves_no_cycles(name):
+    built = layout(FLOW_LAYOUTS[name])
+
+    async def stream():
+        holder = []
+        collector = EventCollector(lambda evt: holder)
+        pipeline = built.start(collector)
+        holder.append(pipeline)
+        pipeline.input(Data(REQUEST))
+        pipeline.input(StreamEnd())
+        await asyncio.sleep(0.01)                    # what goes on from the event loop
+        pipeline.close()
+        await asyncio.sleep(0)
+
+    assert native_garbage(lambda: asyncio.run(stream())) == []
 
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import RawClient
 from test.helpers.streams import KINDS, ended, feed, sample_stream, summary, until
 
 
@@ -54,13 +56,57 @@ def test_handle_is_called_before_the_event_goes_on():
     assert order == [('cb', b'1'), ('next', b'1'), ('cb', b'2'), ('next', b'2')]
 
 
-def test_handle_message_body_up_to_size_limit():
+def test_handle_message_past_size_limit_ends_the_stream_with_buffer_overflow():
     bodies = []
     p, c = pipeline(lambda p: p.handle_message(lambda m: bodies.append(m.body.to_bytes()), size_limit=4))
+    feed(p, [MessageStart(), Data(b'abc'), Data(b'd'), Data(b'e'), MessageEnd(), StreamEnd()])
+    assert bodies == []
+    # what went before the limit went on; then the stream ended, once
+    assert summary(c.events) == [('start', None), ('data', b'abcd'), ('stream_end', 'BufferOverflow')]
+
+
+def test_handle_message_truncated_at_size_limit_when_asked():
+    bodies = []
+    p, c = pipeline(lambda p: p.handle_message(lambda m: bodies.append(m.body.to_bytes()), size_limit=4,
+                                               truncate=True))
     feed(p, [MessageStart(), Data(b'abc'), Data(b'def'), Data(b'gh'), MessageEnd(), StreamEnd()])
     assert bodies == [b'abcd']
     # the stream itself is not cut
-    assert summary(c.events)[1] == ('data', b'abcdefgh')
+    assert summary(c.events) == [('start', None), ('data', b'abcdefgh'), ('end', None), ('stream_end', None)]
+
+
+def test_handle_message_at_size_limit_is_whole():
+    bodies = []
+    p, c = pipeline(lambda p: p.handle_message(lambda m: bodies.append(m.body.to_bytes()), size_limit=4))
+    feed(p, [MessageStart(), Data(b'ab'), Data(b'cd'), MessageEnd(), StreamEnd()])
+    assert bodies == [b'abcd']
+    assert summary(c.events) == [('start', None), ('data', b'abcd'), ('end', None), ('stream_end', None)]
+
+
+def test_handle_message_body_gets_each_whole_body():
+    bodies = []
+    p, c = pipeline(lambda p: p.handle_message_body(lambda d: bodies.append(d.to_bytes())))
+    events = sample_stream()
+    feed(p, events)
+    assert bodies == [b'abcd', b'']
+    assert all(a is b for a, b in zip(c.events, events)) and len(c.events) == len(events)
+
+
+def test_handle_message_body_over_http(flow):
+    body = b'chunk' * 1000
+    head = b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+    with RawClient(flow.p_body_seen) as c:
+        c.send(head)
+        for i in range(0, len(body), 1000):              # the body in several reads
+            c.send(b'%x\r\n%s\r\n' % (1000, body[i:i + 1000]))
+        c.send(b'0\r\n\r\n')
+        assert c.read_response().body == b'seen 5000 bytes'
+
+
+def test_handle_message_body_past_size_limit():
+    p, c = pipeline(lambda p: p.handle_message_body(lambda d: None, size_limit=3))
+    feed(p, sample_stream())
+    assert summary(c.events) == [('start', {'n': 1}), ('data', b'ab'), ('stream_end', 'BufferOverflow')]
 
 
 def test_handle_needs_a_callable():

@@ -4,6 +4,8 @@ import pytest
 from pipyx import Data, StreamEnd
 from pipyx.config import ScriptError
 from pipyx.testing import layout as layout_with, pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import feed, start, summary
 
 
@@ -44,3 +46,47 @@ def test_link_starts_one_sub_pipeline_per_stream():
     feed(p1, [Data(b'a'), Data(b'b')])
     feed(p2, [Data(b'c')])
     assert [d.to_bytes() for d in starts] == [b'a', b'c']
+
+
+# ------------------------------------------------------------------------------------------- a name chosen at run time
+
+def test_link_to_a_name_chosen_when_the_stream_starts():
+    layout = layout_with(lambda p: p.link(lambda: route[0])
+                         .pipeline('a').replace_data('A').pipeline('b').replace_data('B'))
+    route = ['a']
+    p1, c1 = start(layout)
+    feed(p1, [Data(b'x')])
+    route[0] = 'b'
+    feed(p1, [Data(b'y'), StreamEnd()])                # chosen once per stream
+    p2, c2 = start(layout)
+    feed(p2, [Data(b'z'), StreamEnd()])
+    assert summary(c1.events) == [('data', b'AA'), ('stream_end', None)]
+    assert summary(c2.events) == [('data', b'B'), ('stream_end', None)]
+
+
+def test_link_by_name_waits_while_the_callable_gives_none():
+    route = [None]
+    p, c = pipeline(lambda p: p.link(lambda: route[0]).pipeline('a').replace_data(lambda d: d.to_bytes().upper()))
+    feed(p, [Data(b'x'), Data(b'y')])
+    assert c.events == []
+    route[0] = 'a'
+    feed(p, [Data(b'z'), StreamEnd()])
+    assert [e.to_bytes() for e in c.events if isinstance(e, Data)] == [b'X', b'Y', b'Z']
+
+
+def test_link_by_name_to_a_missing_pipeline_ends_the_stream():
+    p, c = pipeline(lambda p: p.link(lambda: 'nowhere'))
+    feed(p, [Data(b'x'), Data(b'y'), StreamEnd()])                 # must not raise
+    assert summary(c.events) == [('stream_end', 'RuntimeError')]
+
+
+def test_link_by_name_over_http(flow):
+    assert simple_request(flow.p_link, '/hello').body == b'hello from link'
+    assert simple_request(flow.p_link, '/bye').body == b'bye from link'
+
+
+def test_link_by_name_to_a_missing_pipeline_is_reported_with_its_line(flow):
+    assert simple_request(flow.p_link, '/nowhere').status == 500
+    wait_for(lambda: flow.log_has("main.py:%d: PipelineNotFound: link(...): no pipeline named 'nowhere'"
+                                  % flow.line_of('LINK-BY-NAME')))
+    assert simple_request(flow.p_link, '/hello').status == 200

@@ -5,6 +5,8 @@ import pytest
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
+from test.filters.flow_support import flow  # noqa: F401  (the shared server fixture)
+from test.helpers import simple_request, wait_for
 from test.helpers.streams import KINDS, ended, feed, sample_stream, summary, until
 
 
@@ -180,3 +182,56 @@ def test_plain_future_is_awaited():
         return c.events
 
     assert summary(asyncio.run(main())) == [('data', b'abab'), ('stream_end', None)]
+
+
+# ------------------------------------------------------------------------------------------ whole bodies and limits
+
+def test_replace_message_body_keeps_head_and_end():
+    p, c = pipeline(lambda p: p.replace_message_body(lambda d: d.to_bytes().upper() + b'!'))
+    feed(p, sample_stream())
+    assert summary(c.events) == [('start', {'n': 1}), ('data', b'ABCD!'), ('end', {'t': 1}),
+                                 ('start', {'n': 2}), ('data', b'!'), ('end', None), ('stream_end', None)]
+
+
+def test_replace_message_body_with_a_constant_and_with_none():
+    p, c = pipeline(lambda p: p.replace_message_body('same'))
+    feed(p, sample_stream())
+    assert [e.to_bytes() for e in c.events if isinstance(e, Data)] == [b'same', b'same']
+    p, c = pipeline(lambda p: p.replace_message_body(lambda d: None))
+    feed(p, sample_stream())
+    assert summary(c.events) == [('start', {'n': 1}), ('end', {'t': 1}), ('start', {'n': 2}), ('end', None),
+                                 ('stream_end', None)]
+
+
+def test_replace_message_body_awaited():
+    async def later(d):
+        await asyncio.sleep(0.01)
+        return d.to_bytes()[::-1]
+
+    async def main():
+        p, c = pipeline(lambda p: p.replace_message_body(later))
+        feed(p, sample_stream())
+        await until(ended(c))
+        return c.events
+
+    assert summary(asyncio.run(main()))[:3] == [('start', {'n': 1}), ('data', b'dcba'), ('end', {'t': 1})]
+
+
+@pytest.mark.parametrize('kind', ['message', 'message_body'])
+def test_replace_whole_message_past_size_limit_ends_the_stream(kind):
+    calls = []
+    p, c = pipeline(lambda p: getattr(p, 'replace_' + kind)(lambda x: calls.append(x), size_limit=3))
+    feed(p, sample_stream() + [Data(b'late')])
+    assert calls == []
+    assert summary(c.events)[-1] == ('stream_end', 'BufferOverflow')
+    assert sum(isinstance(e, StreamEnd) for e in c.events) == 1
+
+
+def test_replace_message_body_over_http(flow):
+    assert simple_request(flow.p_body, '/', 'POST', body=b'shout').body == b'SHOUT'
+
+
+def test_replace_message_body_past_size_limit_over_http(flow):
+    assert simple_request(flow.p_body, '/', 'POST', body=b'x' * 40).status == 502
+    wait_for(lambda: flow.log_has('replace_message_body: a message body is over size_limit (16 bytes)'))
+    assert simple_request(flow.p_body, '/', 'POST', body=b'ok').body == b'OK'

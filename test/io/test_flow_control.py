@@ -57,8 +57,9 @@ def test_upload_flow_control_bounded_memory(run_pipyx, backend):
     d = json_of(sent['resp'])
     assert d == {'length': size, 'sha256': sent['sha'].hexdigest()}
     assert grew_mb < 30, 'RSS grew by %.1f MB while a slow backend read a 64 MB upload' % grew_mb
-    # The backend needs at least 1 s + 61 ticks of 50 ms: a client done much sooner was not pushed back on.
-    assert sent['done_at'] - t_start > 2.5, 'the client sent 64 MB in %.2fs' % (sent['done_at'] - t_start)
+    # How soon the client finishes says nothing here: loopback sockets grow their receive buffers up to
+    # net.ipv4.tcp_rmem's maximum (32 MB on some machines), so the kernel alone may hold most of the upload. What
+    # pipyx held is what its RSS shows, sampled while the backend still had seconds of reading to do.
     assert p.proc.poll() is None
     no_traceback(p.log())
 

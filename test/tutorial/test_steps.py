@@ -212,3 +212,25 @@ def test_07_plugins(run_pipyx, backends):
 
     assert wait_for(lambda: 'GET /secret -> 200' in proxy.log()), proxy.log()
     assert '127.0.0.1 GET /secret -> 401' in proxy.log()
+
+
+# -- 09 retries ------------------------------------------------------------------------------------------------------
+
+def test_09_retries_skip_a_backend_that_is_down(run_pipyx, backends):
+    (alive,) = backends(1)
+    dead = free_port()                                        # nothing listens there
+    port = free_port()
+    p = run_pipyx(path=step('09-retries', 'main.py'), port=port,
+                  env={'PORT': str(port), 'BACKENDS': '127.0.0.1:%d,127.0.0.1:%d' % (dead, alive)})
+    for i in range(6):                                        # every other request meets the dead backend first
+        assert text(port, '/%d' % i) == (200, 'backend %d: GET /%d\n' % (alive, i))
+    wait_for(lambda: '127.0.0.1:%d: ConnectionRefused: retrying' % dead in p.log())
+
+
+def test_09_retries_give_up_after_the_last_retry(run_pipyx):
+    dead = [free_port(), free_port()]
+    port = free_port()
+    p = run_pipyx(path=step('09-retries', 'main.py'), port=port,
+                  env={'PORT': str(port), 'BACKENDS': ','.join('127.0.0.1:%d' % d for d in dead), 'RETRIES': '1'})
+    assert text(port, '/')[0] == 502
+    wait_for(lambda: 'max_replays (1)' in p.log())
