@@ -176,3 +176,13 @@ def test_exec_a_callable_giving_no_command_ends_the_stream():
     p, c = pipeline(lambda p: p.exec(lambda: None))
     feed(p, [Data(b'x'), StreamEnd()])
     assert summary(c.events) == [('stream_end', 'RuntimeError')]
+
+
+def test_exec_in_a_task_with_its_output_teed_to_a_file(run_pipyx, tmp_path):
+    # Pipy's `task().exec('ls -l')`: a job's input is only a StreamEnd, which starts the child with its stdin closed.
+    out = tmp_path / 'out.txt'
+    run_pipyx('''
+        from pipyx import pipy
+        pipy().task().exec('echo from a job; cat').tee(%r)
+    ''' % str(out))
+    assert wait_for(lambda: out.exists() and out.read_bytes() == b'from a job\n', timeout=10)

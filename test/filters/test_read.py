@@ -7,7 +7,7 @@ import sys
 
 from pipyx import Data, MessageStart, StreamEnd
 from pipyx.testing import pipeline
-from test.helpers import ROOT, free_port, stop_process, wait_port
+from test.helpers import ROOT, free_port, stop_process, wait_for, wait_port
 from test.helpers.streams import ended, feed, summary, until
 
 
@@ -108,3 +108,13 @@ def test_read_a_span_of_the_file(tmp_path):
         ('data', b'3456'), ('stream_end', None)]
     assert summary(run(lambda p: p.read(str(tmp_path / 'f'), seek=lambda: 8))) == [('data', b'89'),
                                                                                    ('stream_end', None)]
+
+
+def test_read_in_a_task(run_pipyx, tmp_path):
+    (tmp_path / 'in.txt').write_bytes(b'copied by a job')
+    out = tmp_path / 'out.txt'
+    run_pipyx('''
+        from pipyx import pipy
+        pipy().task().read(%r).tee(%r)
+    ''' % (str(tmp_path / 'in.txt'), str(out)))
+    assert wait_for(lambda: out.exists() and out.read_bytes() == b'copied by a job', timeout=10)
