@@ -10,6 +10,7 @@ extensions = [
         'pipyx._native',
         ['native/_native.pyx'],
         extra_compile_args=['-O0', '-g'] if debug else ['-O2'],
+        libraries=['ssl', 'crypto'],        # TLS is OpenSSL's, called from native/io/tls.pxi (libssl-dev)
     ),
 ]
 

@@ -137,6 +137,14 @@ cdef class ThrottleQuota
 cdef class ThrottleConcurrency
 cdef class ThrottleDataRate
 cdef class ThrottleMessageQuota
+cdef class TlsContext
+cdef class TlsSession
+cdef class TlsFilter
+cdef class TlsSubOutput
+cdef class AcceptTLS
+cdef class ConnectTLS
+cdef class TlsHelloParser
+cdef class HandleTlsClientHello
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -158,10 +166,12 @@ include "codecs/tunnel_frame.pxd"
 include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
+include "codecs/tls_hello.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
 include "io/udp.pxd"
+include "io/tls.pxd"
 include "filters/handle.pxd"
 include "filters/replace.pxd"
 include "filters/debug.pxd"
@@ -204,3 +214,6 @@ include "filters/socks.pxd"
 include "filters/compress.pxd"
 include "filters/quota.pxd"
 include "filters/throttle_quota.pxd"
+include "filters/accept_tls.pxd"
+include "filters/connect_tls.pxd"
+include "filters/handle_tls_client_hello.pxd"

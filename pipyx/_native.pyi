@@ -249,6 +249,7 @@ class Context:
     """The values of context variables for one stream, and what the stream knows of its connection."""
 
     inbound: InboundInfo | None
+    tls: TlsInfo | None
     def __init__(self, inbound: InboundInfo | None = None) -> None: ...
 
 
@@ -1149,6 +1150,106 @@ class AcceptTunnel(TunnelPeer):
     sub-pipeline."""
 
     def __init__(self, target: LayoutRef, opts: TunnelOptions | None = None) -> None: ...
+
+
+# -- TLS ---------------------------------------------------------------------------------------------------------
+
+class TlsError(Exception):
+    """A TLS setting that OpenSSL refused (a certificate, a key, a cipher list), in OpenSSL's words."""
+
+
+class TlsContext:
+    """The settings of one side of TLS, an OpenSSL SSL_CTX: made once per filter of a script, shared by its
+    connections."""
+
+    def __init__(self, server: bool, options: dict[str, Any]) -> None: ...
+    def lookup(self, name: str | None) -> TlsContext | None: ...
+
+
+class TlsSession:
+    """A client session kept to resume the next connection to the same server with."""
+
+
+class TlsCertificate:
+    """The peer's certificate as a script sees it: subject and issuer (RFC 2253 strings), sans (the subject
+    alternative names, 'DNS:name' / 'IP:addr' / 'email:...' / 'URI:...') and fingerprint (SHA-256 of the DER,
+    hex)."""
+
+    subject: str
+    issuer: str
+    sans: list[str]
+    fingerprint: str
+    def __init__(self, subject: str, issuer: str, sans: list[str], fingerprint: str) -> None: ...
+
+
+class TlsInfo:
+    """ctx.tls: what the handshake settled. sni (the name the client asked for, or None), alpn (the protocol
+    chosen, or None), version ('TLSv1.3'), cipher (OpenSSL's name), peer (a TlsCertificate, or None), resumed
+    (whether an earlier session was resumed)."""
+
+    sni: str | None
+    alpn: str | None
+    version: str | None
+    cipher: str | None
+    peer: TlsCertificate | None
+    resumed: bool
+    def __init__(self, sni: str | None = None, alpn: str | None = None, version: str | None = None,
+                 cipher: str | None = None, peer: TlsCertificate | None = None, resumed: bool = False) -> None: ...
+
+
+class TlsFilter(Filter):
+    """What accept_tls and connect_tls share: one TLS connection between a cipher side and a plain side, one of
+    them its sub-pipeline. Subclasses say where each side's bytes go (emit_cipher, emit_plain)."""
+
+    info: TlsInfo | None
+
+
+class TlsSubOutput(EventTarget):
+    """What a TLS filter's sub-pipeline outputs, handed back to the filter."""
+
+
+class AcceptTLS(TlsFilter):
+    """accept_tls(certificate=..., ...).to(layout): TLS from a client, the sub-pipeline on the plain side."""
+
+    def __init__(self, config: TlsContext, target: LayoutRef, handshake: Callable[[TlsInfo], object] | None = None,
+                 handshake_timeout: float = 10.0) -> None: ...
+
+
+class ConnectTLS(TlsFilter):
+    """connect_tls(sni=..., ...).to(layout): TLS to a server, the sub-pipeline on the cipher side."""
+
+    def __init__(self, config: TlsContext, target: LayoutRef, sni: _PerStream = None,
+                 handshake: Callable[[TlsInfo], object] | None = None, handshake_timeout: float = 10.0) -> None: ...
+
+
+class TlsHelloParser:
+    """feed(bytes) until state is no longer HELLO_MORE (0): HELLO_DONE (1) with sni (str or None), alpn (list of
+    str) and versions (TLS versions offered, as 'TLSv1.3' ...), or HELLO_BAD (2) with error."""
+
+    state: int
+    error: str | None
+    sni: str | None
+    alpn: list[str]
+    versions: list[str]
+    def __init__(self, limit: int = ...) -> None: ...
+    def feed(self, data: bytes | bytearray | memoryview) -> int:
+        """Takes the next bytes of the stream; returns the state."""
+
+
+class TlsClientHello:
+    """What handle_tls_client_hello's callback gets: sni (the name asked for, or None), alpn (the protocols
+    offered, a list), versions (the TLS versions offered, as 'TLSv1.3', ...)."""
+
+    sni: str | None
+    alpn: list[str]
+    versions: list[str]
+    def __init__(self, sni: str | None, alpn: list[str], versions: list[str]) -> None: ...
+
+
+class HandleTlsClientHello(Filter):
+    """handle_tls_client_hello(callback): calls back with the stream's ClientHello, then passes the stream on."""
+
+    def __init__(self, callback: Callable[[TlsClientHello], object]) -> None: ...
 
 
 # -- codecs written in Python ------------------------------------------------------------------------------------

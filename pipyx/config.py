@@ -42,6 +42,7 @@ from .filters.tee import TeeMixin
 from .filters.swap import SwapMixin
 from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
+from .filters.tls import TlsMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
 from .filters.wait import WaitMixin
@@ -53,7 +54,7 @@ class Configuration(
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
         CompressMixin,
         # Connections and tunnels
-        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin,
+        ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing
         MqttCodecMixin, ThrottleMixin,
         # Shaping streams: cutting, joining, parsing, detecting

@@ -123,6 +123,21 @@ def http_ready(port):
     return None if status == 200 else 'no answer' if status is None else 'HTTP status %s' % status
 
 
+def https_ready(port):
+    """An HTTPS GET / answered 200 (the certificate is not checked: the bench makes its own)."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1) as raw, \
+                ctx.wrap_socket(raw, server_hostname='localhost') as s:
+            s.sendall(b'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+            line = s.recv(64).split(b' ', 2)
+            return None if len(line) > 1 and line[1] == b'200' else 'HTTPS answer %r' % line
+    except (OSError, ValueError) as e:
+        return 'no answer (%s)' % e
+
+
 def tcp_ready(port):
     try:
         socket.create_connection(('127.0.0.1', port), timeout=1).close()
@@ -161,7 +176,7 @@ def to_us(text):
     return float(m.group(1)) * UNITS_US[m.group(2)]
 
 
-def run_wrk(port, duration, connections, pin, path='/', headers=(), timeout=None):
+def run_wrk(port, duration, connections, pin, path='/', headers=(), timeout=None, scheme='http'):
     """One wrk run (1 thread, keep-alive, --latency) on core LOAD_CORE when pin; headers are 'Name: value' strings.
     Besides wrk's figures, the result has load_cpu_pct, the CPU wrk used in % of one core (near 100: wrk, not the
     server, set the pace), and load_wait_pct, the share of the run wrk spent runnable but waiting for its core
@@ -171,7 +186,7 @@ def run_wrk(port, duration, connections, pin, path='/', headers=(), timeout=None
         ['--timeout', '%ds' % timeout] if timeout else [])
     for header in headers:
         argv += ['-H', header]
-    argv.append('http://127.0.0.1:%d%s' % (port, path))
+    argv.append('%s://127.0.0.1:%d%s' % (scheme, port, path))
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

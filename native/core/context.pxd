@@ -14,6 +14,7 @@ cdef class ModuleScope:
 cdef class Context:
     cdef dict _states                   # ModuleScope -> dict of values, made on first use
     cdef public object inbound          # InboundInfo of the accepted connection, or None
+    cdef public object tls              # TlsInfo once accept_tls has finished its handshake, or None
     cdef dict _protocol                 # what codecs on this stream share (an MQTT protocol level, ...)
 
     cdef dict protocol(self)

@@ -49,6 +49,7 @@ cdef class Context:
         cdef Context c = Context.__new__(Context)
         c._states = {k: (<dict>v).copy() for k, v in self._states.items()}
         c.inbound = self.inbound
+        c.tls = self.tls
         return c
 
 
@@ -67,7 +68,8 @@ cdef class ContextAccess:
 
     Read and write them as attributes: `ctx.target = '127.0.0.1:8080'`. Only names declared with pipy(...) or
     imported with import_(...) exist; anything else raises AttributeError, so a typo never goes unnoticed.
-    `ctx.inbound` tells the remote and local address of the stream's connection.
+    `ctx.inbound` tells the remote and local address of the stream's connection, `ctx.tls` what accept_tls's
+    handshake settled (SNI name, ALPN protocol, version, cipher, the client's certificate).
     """
 
     def __getattr__(self, str name):
@@ -88,6 +90,8 @@ cdef class ContextAccess:
             return c.state(<ModuleScope>owner)[name]
         if name == 'inbound':
             return c.inbound
+        if name == 'tls':
+            return c.tls
         raise AttributeError("no context variable '%s' in %s: declare it with pipy(%s=...)" % (name, scope.filename, name))
 
     def __setattr__(self, str name, value):
