@@ -104,6 +104,22 @@ cdef class MuxSessionPool
 cdef class MuxSession
 cdef class MuxRequest
 cdef class Mux
+cdef class SplitSeparator
+cdef class SplitFilter
+cdef class PackOptions
+cdef class PackFilter
+cdef class DeframeStates
+cdef class DeframeFilter
+cdef class DetectProtocolFilter
+cdef class StreamSource
+cdef class ReadFilter
+cdef class TeeFilter
+cdef class ProduceFilter
+cdef class DepositOptions
+cdef class DepositGate
+cdef class DepositMessageFilter
+cdef class ExecOptions
+cdef class ExecFilter
 cdef class ProxyHeader
 cdef class ProxyHeaderParser
 cdef class SocksServer
@@ -193,6 +209,16 @@ include "filters/mqtt_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/demux.pxd"
 include "filters/mux.pxd"
+include "filters/split.pxd"
+include "filters/pack.pxd"
+include "filters/deframe.pxd"
+include "filters/detect_protocol.pxd"
+include "filters/stream_source.pxd"
+include "filters/read.pxd"
+include "filters/tee.pxd"
+include "filters/produce.pxd"
+include "filters/deposit_message.pxd"
+include "filters/exec.pxd"
 include "filters/proxy_protocol.pxd"
 include "filters/socks.pxd"
 include "filters/compress.pxd"

@@ -1312,3 +1312,138 @@ class PyEncode(Filter):
     through as it is."""
 
     def __init__(self, name: str, factory: Callable[[dict[str, Any]], Any], max_size: int = 0) -> None: ...
+
+
+# -- shaping streams: split, pack, deframe, detect_protocol --------------------------------------------------------
+
+MAX_SEPARATOR_SIZE: Final[int]
+"""The longest separator split() takes (1 KiB)."""
+
+PROTOCOL_NAMES: Final[tuple[str, ...]]
+"""What detect_protocol tells: '', 'HTTP', 'HTTP2', 'TLS'."""
+
+DEFAULT_DETECT_MAX_BYTES: Final[int]
+"""How many first bytes detect_protocol looks at before it answers '' (8192)."""
+
+
+def detect_protocol(data: bytes | bytearray | memoryview, ended: bool = False) -> str | None:
+    """The protocol a stream that began with `data` (bytes) speaks: 'HTTP', 'HTTP2', 'TLS', '' (none of them), or
+    None when more bytes are needed to tell (and `ended` is false)."""
+
+
+class SplitSeparator:
+    """A separator and its Knuth-Morris-Pratt table."""
+
+
+class SplitFilter(Filter):
+    """split(separator): each input message's body becomes a message per piece between separators; the separator
+    itself is dropped. The input's MessageStart and MessageEnd go (the pieces are the messages); a StreamEnd
+    passes."""
+
+    def __init__(self, separator: _PerStream) -> None: ...
+
+
+class PackOptions: ...
+
+
+class PackFilter(Filter):
+    """pack(batch_size=1, *, max_size, timeout, interval, prefix, separator, postfix, size_limit): every batch_size
+    messages go out as one; see pipyx/filters/pack.py."""
+
+    def __init__(self, batch_size: int = 1, max_size: int | None = None, timeout: float | None = None,
+                 interval: float | None = None, prefix: bytes | str | None = None,
+                 separator: bytes | str | None = None, postfix: bytes | str | None = None,
+                 size_limit: int = ...) -> None: ...
+
+
+class DeframeStates: ...
+
+
+class DeframeFilter(Filter):
+    """deframe(states): states maps names to callbacks; the first is where each stream starts. See
+    pipyx/filters/deframe.py for what a callback answers."""
+
+    def __init__(self, states: dict[str, Any]) -> None: ...
+
+
+class DetectProtocolFilter(Filter):
+    """detect_protocol(callback, *, timeout=None, max_bytes=8192): calls callback('HTTP' | 'HTTP2' | 'TLS' | '')
+    once the stream's first bytes tell; every event passes unchanged."""
+
+    def __init__(self, callback: Callable[[str], _Replacement], timeout: float | None = None,
+                 max_bytes: int | None = None) -> None: ...
+
+
+# -- files and processes: read, tee, deposit_message, exec, produce ------------------------------------------------
+
+DEFAULT_READ_PIECE: Final[int]
+"""The most bytes a Data from read() or from deposit_message's spool holds (64 KiB)."""
+
+DEFAULT_TEE_MAX_SIZE: Final[int]
+"""The most bytes tee() writes to its file, by default (1 GiB)."""
+
+DEFAULT_DEPOSIT_THRESHOLD: Final[int]
+"""The body bytes deposit_message passes on before it spools the rest, by default (1 MiB)."""
+
+DEFAULT_DEPOSIT_MAX_SIZE: Final[int]
+"""The most body bytes deposit_message spools, by default (1 GiB)."""
+
+DEFAULT_EXEC_BUFFER_LIMIT: Final[int]
+"""The stdin bytes exec() holds while its child starts, by default (1 MiB)."""
+
+
+class StreamSource(Endpoint): ...
+
+
+class ReadFilter(Filter):
+    """read(path, piece_size=64 KiB, seek=None, size=None): on the first input event, outputs the file's bytes as Data
+    and a StreamEnd; see pipyx/filters/read.py."""
+
+    def __init__(self, path: _PerStream, piece_size: int = ..., seek: _PerStream = None,
+                 size: _PerStream = None) -> None: ...
+
+
+class TeeFilter(Filter):
+    """tee(path, *, append=False, max_size=1 GiB): writes the stream's Data to the file; see pipyx/filters/tee.py."""
+
+    def __init__(self, path: _PerStream, append: bool = False, max_size: int = ...) -> None: ...
+
+
+class DepositOptions: ...
+
+
+class DepositGate(Endpoint): ...
+
+
+class DepositMessageFilter(Filter):
+    """deposit_message(path=None, *, threshold=1 MiB, max_size=1 GiB, keep=False, directory=None); see
+    pipyx/filters/deposit_message.py."""
+
+    def __init__(self, path: _PerStream = None, threshold: int | None = None, max_size: int | None = None,
+                 keep: bool = False, directory: str | None = None) -> None: ...
+
+
+class ExecOptions: ...
+
+
+class ExecFilter(Endpoint):
+    """exec(command, *, stderr='inherit', env=None, on_start=None, on_exit=None, buffer_limit=1 MiB); see
+    pipyx/filters/exec.py."""
+
+    def __init__(self, command: _PerStream, stderr: str = 'inherit', env: _PerStream = None,
+                 on_start: Callable[[int], object] | None = None, on_exit: Callable[..., _Replacement] | None = None,
+                 buffer_limit: int = ...) -> None: ...
+    # The subprocess protocol, called by the event loop.
+    def connection_made(self, transport: asyncio.SubprocessTransport) -> None: ...
+    def pipe_data_received(self, fd: int, data: bytes) -> None: ...
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None: ...
+    def connection_lost(self, exc: Exception | None) -> None: ...
+    def process_exited(self) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
+
+
+class ProduceFilter(Filter):
+    """produce(callback): outputs what callback() returns, again and again, until it returns None."""
+
+    def __init__(self, producer: Callable[[], _Replacement]) -> None: ...

@@ -11,7 +11,11 @@ from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
 from .filters.demux import DemuxMixin
+from .filters.deframe import DeframeMixin
 from .filters.demux_http import DemuxHttpMixin
+from .filters.deposit_message import DepositMessageMixin
+from .filters.detect_protocol import DetectProtocolMixin
+from .filters.exec import ExecMixin
 from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
@@ -22,6 +26,10 @@ from .filters.loop import LoopMixin
 from .filters.mqtt_codec import MqttCodecMixin
 from .filters.mux import MuxMixin
 from .filters.mux_http import MuxHttpMixin
+from .filters.pack import PackMixin
+from .filters.produce import ProduceMixin
+from .filters.proxy_cache import ProxyCacheMixin
+from .filters.read import ReadMixin
 from .filters.on_start import OnStartMixin
 from .filters.pipe import PipeMixin
 from .filters.proxy_cache import ProxyCacheMixin
@@ -31,6 +39,8 @@ from .filters.replace import ReplaceMixin
 from .filters.replay import ReplayMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
+from .filters.split import SplitMixin
+from .filters.tee import TeeMixin
 from .filters.swap import SwapMixin
 from .filters.socks import SocksMixin
 from .filters.throttle import ThrottleMixin
@@ -51,6 +61,10 @@ class Configuration(
         MqttCodecMixin, ThrottleMixin,
         # Messages of any protocol: one sub-pipeline each, shared sessions
         DemuxMixin, MuxMixin,
+        # Shaping streams: cutting, joining, parsing, detecting
+        SplitMixin, PackMixin, DeframeMixin, DetectProtocolMixin,
+        # Files and processes
+        ReadMixin, TeeMixin, DepositMessageMixin, ExecMixin, ProduceMixin,
         # Where a stream goes
         LinkMixin, BranchMixin, PipeMixin, ForkMixin, UseMixin, WaitMixin, LoopMixin, RepeatMixin, ReplayMixin,
         SwapMixin,
