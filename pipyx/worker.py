@@ -29,6 +29,28 @@ class _NoTLSHalfCloseWarning(logging.Filter):
 _no_tls_half_close_warning = _NoTLSHalfCloseWarning()
 
 
+def bound_socket(family, kind, addr, reuse_port, transparent, suffix):
+    """A socket of kind bound to addr for a listener; an error names the address (and suffix: '/udp')."""
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if transparent:
+            set_ip_transparent(sock, family, addr[0], addr[1])
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, 'cannot listen on %s%s: %s' % (format_address(addr[0], addr[1]), suffix, e.strerror)) \
+            from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def listening_socket(host, port, reuse_port, transparent=False):
     """The bound socket for an IP address, made here; None for a host name, which the loop resolves. Given a host,
     the loop would resolve even an address in libuv's thread pool, and that starts four threads: a process with
@@ -38,23 +60,7 @@ def listening_socket(host, port, reuse_port, transparent=False):
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
         return None
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if transparent:
-            set_ip_transparent(sock, family, host, port)
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise OSError(e.errno, 'cannot listen on %s: %s' % (format_address(host, port), e.strerror)) from None
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    return bound_socket(family, socket.SOCK_STREAM, (host, port), reuse_port, transparent, '')
 
 
 IP_TRANSPARENT = 19          # linux/in.h; IPV6_TRANSPARENT is 75
@@ -88,18 +94,7 @@ def udp_socket(host, port, reuse_port):
     """The bound datagram socket of a UDP listener."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
     family, _, _, _, addr = infos[0]
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind(addr)
-    except OSError as e:
-        sock.close()
-        raise OSError(e.errno, 'cannot listen on %s/udp: %s' % (format_address(host, port), e.strerror)) from None
-    return sock
+    return bound_socket(family, socket.SOCK_DGRAM, addr, reuse_port, False, '/udp')
 
 
 def listener_timeouts(layout):
