@@ -69,6 +69,13 @@ cdef class HttpServerBase(HttpDecodingFilter):
             return self.flush()
         if isinstance(evt, StreamEnd):
             return self.on_input_end((<StreamEnd>evt).error)
+        if isinstance(evt, MessageStart):
+            # A server reads requests as bytes from a connection. Given messages (placed under demux_http, or after
+            # a decoder), it would wait for bytes that never come and the client would get nothing: say so instead.
+            self.ended = True
+            return self.fail_stream(RuntimeError(
+                '%s reads HTTP requests as bytes from a connection, but was given a message: under demux_http, '
+                'answer with replace_message' % self.describe()))
         return 0
 
     cdef int on_bytes(self, object b) except -1:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from test.filters.serve_http_support import SERVERS, SMALL, assert_works, server, srv  # noqa: F401  (fixtures)
-from test.helpers import RawClient, lacks, req, simple_request, wait_for, wait_port
+from test.helpers import FAST_STOP, RawClient, free_port, lacks, req, simple_request, wait_for, wait_port
 
 
 @pytest.mark.parametrize('which', SERVERS)
@@ -402,3 +402,13 @@ def test_many_connections_process_unharmed(server):
             s.close()
     assert_works(server.p_serve)
     assert wait_port(server.p_serve, 2)
+
+
+def test_serve_http_given_messages_says_so_instead_of_never_answering(run_pipyx):
+    # serve_http reads bytes; under demux_http it gets messages. The client gets a 500 and the log names the line.
+    port = free_port()
+    p = run_pipyx("from pipyx import pipy\n"
+                  "pipy().listen('127.0.0.1:%d').demux_http().to(lambda p: p.serve_http(lambda r: 'hi'))\n" % port,
+                  port=port, args=FAST_STOP)
+    assert simple_request(port, '/', timeout=5).status == 500
+    assert wait_for(lambda: 'reads HTTP requests as bytes' in p.log() and 'main-0.py:2' in p.log(), 3), p.log()
