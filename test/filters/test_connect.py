@@ -132,7 +132,7 @@ class PeerRecorder:
                     conn.recv(100)
                     conn.sendall(('%s:%d' % peer).encode())
                 except OSError:
-                    pass
+                    pass                 # a client that went away: the next one is served
 
     def stop(self):
         self.stopped = True
@@ -268,7 +268,7 @@ def test_write_timeout_ends_a_stream_the_upstream_does_not_read(run_pipyx):
                     if c.recv(10) == b'':
                         ended = True
                 except BlockingIOError:
-                    pass
+                    pass                 # nothing to read yet: the relay is still open
                 except ConnectionResetError:
                     ended = True
             assert ended, 'the relay to an upstream that does not read is still open'

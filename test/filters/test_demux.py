@@ -3,7 +3,6 @@ limit on messages in flight; sub-pipelines that end short or fail; and, end to e
 decode_http_request -> demux -> encode_http_response with real clients.
 """
 import asyncio
-import shutil
 import subprocess
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx.testing import pipeline
-from test.helpers import RawClient, free_port, req
+from test.helpers import RawClient, free_port, lacks, req
 from test.helpers.streams import feed, summary, until
 
 
@@ -253,7 +252,7 @@ def test_a_client_pipelining_more_than_max_queue_is_read_as_answers_go(http_demu
     assert max(int(a.header('x-most')) for a in answers) == 4
 
 
-@pytest.mark.skipif(shutil.which('curl') is None, reason='curl is not installed')
+@pytest.mark.skipif(lacks('curl'), reason='curl is not installed')
 def test_curl_gets_each_answer_on_one_connection(http_demux):
     urls = ['http://127.0.0.1:%d/wait/%d' % (http_demux, ms) for ms in (30, 0, 10)]
     out = subprocess.run(['curl', '-s', '--max-time', '5'] + [a for u in urls for a in (u, '-w', '\\n')],

@@ -23,7 +23,7 @@ def client_hello(name='a.example', alpn=('h2', 'http/1.1'), version=None):
     try:
         obj.do_handshake()
     except ssl.SSLWantReadError:
-        pass
+        pass                             # expected: no server answers; the ClientHello is in `out`
     return out.read()
 
 
