@@ -4,7 +4,10 @@
 # the implementations in order.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyBytes_Check
-from cpython.unicode cimport PyUnicode_Check
+from cpython.unicode cimport (PyUnicode_Check, PyUnicode_DecodeLatin1, PyUnicode_KIND, PyUnicode_1BYTE_KIND,
+                              PyUnicode_DATA, PyUnicode_GET_LENGTH)
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.ref cimport PyObject
 from libc.string cimport memchr, memcmp, memcpy
 from libc.stdint cimport int64_t
 cimport cython

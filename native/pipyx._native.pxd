@@ -2,7 +2,10 @@
 # another, one .pxd per concern beside its .pxi. (Cython finds this file by the module's dotted name.)
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyBytes_Check
-from cpython.unicode cimport PyUnicode_Check
+from cpython.unicode cimport (PyUnicode_Check, PyUnicode_DecodeLatin1, PyUnicode_KIND, PyUnicode_1BYTE_KIND,
+                              PyUnicode_DATA, PyUnicode_GET_LENGTH)
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.ref cimport PyObject
 from libc.string cimport memchr, memcmp, memcpy
 from libc.stdint cimport int64_t
 cimport cython

@@ -1,5 +1,5 @@
 # Content codings, sans-I/O: gzip, deflate (zlib-wrapped, as HTTP means it) and brotli, fed chunk by chunk. zlib
-# through Python's C module, brotli through the `brotli` package's C extension (faster than brotlicffi on the
+# through Python's C module (ISA-L's deflate for the fast levels, see ISAL_LEVELS), brotli through the `brotli` package's C extension (faster than brotlicffi on the
 # small chunks of a proxied body). A decoder stops at a limit on what it produces, in steps of DECODE_STEP bytes,
 # so a small input that expands to gigabytes (a zip bomb) is refused after max_size bytes, not after the memory is
 # gone.
@@ -7,11 +7,20 @@
 import zlib as _zlib
 
 try:
+    from isal import isal_zlib as _isal_zlib
+except ImportError:                    # a dependency; without it zlib does every level
+    _isal_zlib = None
+
+try:
     import brotli as _brotli
 except ImportError:                    # a dependency; without it the br coding is refused where it is named
     _brotli = None
 
 cdef Py_ssize_t DECODE_STEP = 64 * 1024
+# The fast levels, where a proxy spends most on compression, go to ISA-L (the isal package): its level 1 is about 4x
+# faster than zlib's level 1 on a JSON response of 16 KiB, within 2% of its size, and its level 3 stands in for
+# zlib's level 2 the same way. From level 3 on, zlib's smaller output is what the level asks for.
+ISAL_LEVELS = {1: 1, 2: 3}
 cdef int BROTLI_WINDOW = 18            # a 256 KiB window: a stream's compressor stays a few hundred KiB at most
 
 CODINGS = {'gzip': CODING_GZIP, 'x-gzip': CODING_GZIP, 'deflate': CODING_DEFLATE, 'inflate': CODING_DEFLATE,
@@ -88,7 +97,11 @@ cdef ContentEncoder new_encoder(int coding, int level):
         e._obj = _brotli.Compressor(quality=level, lgwin=BROTLI_WINDOW)
         e._step = e._obj.process
     else:
-        e._obj = _zlib.compressobj(level, _zlib.DEFLATED, 31 if coding == CODING_GZIP else 15)
+        fast = ISAL_LEVELS.get(level) if _isal_zlib is not None else None
+        if fast is not None:
+            e._obj = _isal_zlib.compressobj(fast, _zlib.DEFLATED, 31 if coding == CODING_GZIP else 15)
+        else:
+            e._obj = _zlib.compressobj(level, _zlib.DEFLATED, 31 if coding == CODING_GZIP else 15)
         e._step = e._obj.compress
     return e
 

@@ -22,6 +22,8 @@ cdef class Headers(dict):
 
 
 cdef Headers make_headers(object source)
+cdef str field_name(const char* p, Py_ssize_t n)
+cdef object header_value(Headers h, str lower_name)
 cdef str latin1(bytes raw, Py_ssize_t a, Py_ssize_t b)
 
 

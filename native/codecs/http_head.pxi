@@ -81,6 +81,46 @@ cdef Headers make_headers(object source):
     return h
 
 
+# Field names repeat from head to head: a small cache hands back the same lower-case str for the same name, so a head
+# is read without building, lower-casing and hashing a new str per field.
+cdef enum:
+    NAME_SLOTS = 256
+    NAME_CACHED_MAX = 48
+cdef list name_cache_raw = [None] * NAME_SLOTS
+cdef list name_cache_str = [None] * NAME_SLOTS
+
+
+cdef str field_name(const char* p, Py_ssize_t n):
+    """The lower-case str of a field name spelled in p[0:n]."""
+    cdef char lower[NAME_CACHED_MAX]
+    cdef unsigned char c
+    cdef unsigned int hash = 2166136261u
+    cdef Py_ssize_t i, slot
+    cdef bytes seen
+    if n > NAME_CACHED_MAX:
+        return PyUnicode_DecodeLatin1(p, n, NULL).lower()
+    for i in range(n):
+        c = <unsigned char>p[i]
+        if 65 <= c <= 90:
+            c += 32
+        lower[i] = <char>c
+        hash = (hash ^ c) * 16777619u
+    slot = hash % NAME_SLOTS
+    seen = <bytes>name_cache_raw[slot]
+    if seen is not None and PyBytes_GET_SIZE(seen) == n and memcmp(PyBytes_AS_STRING(seen), lower, n) == 0:
+        return <str>name_cache_str[slot]
+    name = PyUnicode_DecodeLatin1(lower, n, NULL)
+    name_cache_raw[slot] = PyBytes_FromStringAndSize(lower, n)
+    name_cache_str[slot] = name
+    return name
+
+
+cdef object header_value(Headers h, str lower_name):
+    """A field's value by its lower-case name, or None: what Headers.get does, without a Python call."""
+    cdef PyObject* v = PyDict_GetItem(h, lower_name)
+    return None if v == NULL else <object>v
+
+
 cdef inline str latin1(bytes raw, Py_ssize_t a, Py_ssize_t b):
     return raw[a:b].decode('latin-1')
 
@@ -118,6 +158,7 @@ cdef class HttpHead:
         cdef const char* p
         cdef Py_ssize_t i, end
         cdef FieldSpan f
+        cdef PyObject* old
         if raw is None:
             return h
         p = PyBytes_AS_STRING(raw)
@@ -125,15 +166,15 @@ cdef class HttpHead:
         end = self.hend
         while i < end:
             next_field(p, i, end, &f)
-            name = raw[f.name_start:f.name_end].decode('latin-1').lower()
-            value = raw[f.value_start:f.value_end].decode('latin-1')
-            old = dict.get(h, name)
-            if old is None:
-                dict.__setitem__(h, name, value)
+            name = field_name(p + f.name_start, f.name_end - f.name_start)
+            value = PyUnicode_DecodeLatin1(p + f.value_start, f.value_end - f.value_start, NULL)
+            old = PyDict_GetItem(h, name)
+            if old == NULL:
+                PyDict_SetItem(h, name, value)
             elif name == 'set-cookie':
-                dict.__setitem__(h, name, (old if isinstance(old, list) else [old]) + [value])
+                PyDict_SetItem(h, name, (<object>old if isinstance(<object>old, list) else [<object>old]) + [value])
             else:
-                dict.__setitem__(h, name, old + ', ' + value)
+                PyDict_SetItem(h, name, <object>old + ', ' + value)
             i = f.next
         return h
 

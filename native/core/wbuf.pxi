@@ -46,6 +46,9 @@ cdef int wb_obj(object b) except -1:
     if PyBytes_Check(b):
         return wb_add(PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
     if isinstance(b, str):
+        if PyUnicode_KIND(b) == PyUnicode_1BYTE_KIND:
+            # A str of code points below 256 is stored as its latin-1 bytes: no encoded copy to make.
+            return wb_add(<const char*>PyUnicode_DATA(b), PyUnicode_GET_LENGTH(b))
         try:
             e = (<str>b).encode('latin-1')
         except UnicodeEncodeError:

@@ -249,6 +249,7 @@ cdef class CompressHTTP(CodingFilter):
         cdef CompressHttpOptions o = self.opts
         cdef ResponseHead h
         cdef RequestHead req
+        cdef Headers headers
         cdef int coding
         head = evt.head
         if isinstance(head, ResponseHead):
@@ -264,21 +265,21 @@ cdef class CompressHTTP(CodingFilter):
             req = request_of(self)
             if req is not None and req.is_head_method():
                 return self.output(evt)
-            accept = req.headers.get('accept-encoding', '') if req is not None else None
+            accept = (header_value(<Headers>req.headers, 'accept-encoding') or '') if req is not None else None
         else:
             accept = self.evaluate(o.accept_encoding) or ''
-        headers = h.headers
-        ce = headers.get('content-encoding')
-        if (ce and ce.strip().lower() != 'identity') or 'content-range' in headers:
+        headers = <Headers>h.headers
+        ce = header_value(headers, 'content-encoding')
+        if (ce and ce.strip().lower() != 'identity') or header_value(headers, 'content-range') is not None:
             return self.output(evt)
-        cc = headers.get('cache-control')
+        cc = header_value(headers, 'cache-control')
         if cc and 'no-transform' in cc.lower():
             return self.output(evt)
-        ct = headers.get('content-type')
+        ct = header_value(headers, 'content-type')
         if not ct or not o.compressible(ct):
             return self.output(evt)
         # The response could have been compressed: caches must key it by Accept-Encoding either way.
-        vary = headers.get('vary')
+        vary = header_value(headers, 'vary')
         if vary is None:
             headers['vary'] = 'Accept-Encoding'
         elif '*' not in vary and 'accept-encoding' not in vary.lower():

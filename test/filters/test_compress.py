@@ -38,7 +38,7 @@ def pieces(data, cuts):
 
 @settings(max_examples=40, deadline=None)
 @given(method=st.sampled_from(['gzip', 'deflate', 'br']), body=st.binary(max_size=3000) | st.just(TEXT),
-       cuts=st.lists(st.integers(min_value=0, max_value=30000), max_size=8), level=st.sampled_from([1, 'default']))
+       cuts=st.lists(st.integers(min_value=0, max_value=30000), max_size=8), level=st.sampled_from([1, 2, 'default']))
 def test_a_body_split_anywhere_compresses_to_what_the_reference_decoder_reads_back(method, body, cuts, level):
     p, c = pipeline(lambda p: p.compress(method, level=level))
     feed(p, [MessageStart({'n': 1})] + pieces(body, cuts) + [MessageEnd(), StreamEnd()])
