@@ -17,13 +17,16 @@ cdef class ContentEncoder:
     cdef object _step                  # the compressor's compress/process, bound once
     cdef object _obj
     cdef bint pending                  # took input since its output was last flushed
+    cdef int level
+    cdef int64_t whole_size            # brotli: the body's size if known (-1 if not), to compress it in one call
+    cdef bint done                     # compressed a whole body in one call: nothing more to come
 
     cdef int feed(self, object chunk, list out) except -1
     cdef int flush(self, list out) except -1
     cdef int finish(self, list out) except -1
 
 
-cdef ContentEncoder new_encoder(int coding, int level)
+cdef ContentEncoder new_encoder(int coding, int level, int64_t whole_size=*)
 
 
 # Decompresses one body or stream, up to a limit.

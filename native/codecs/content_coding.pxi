@@ -20,7 +20,7 @@ cdef Py_ssize_t DECODE_STEP = 64 * 1024
 # The fast levels, where a proxy spends most on compression, go to ISA-L (the isal package): its level 1 is about 4x
 # faster than zlib's level 1 on a JSON response of 16 KiB, within 2% of its size, and its level 3 stands in for
 # zlib's level 2 the same way. From level 3 on, zlib's smaller output is what the level asks for.
-ISAL_LEVELS = {1: 1, 2: 3}
+cdef dict ISAL_LEVELS = {1: 1, 2: 3}
 cdef int BROTLI_WINDOW = 18            # a 256 KiB window: a stream's compressor stays a few hundred KiB at most
 
 CODINGS = {'gzip': CODING_GZIP, 'x-gzip': CODING_GZIP, 'deflate': CODING_DEFLATE, 'inflate': CODING_DEFLATE,
@@ -63,7 +63,19 @@ cdef class ContentEncoder:
     """Compresses one body or stream: feed() chunks, flush() what a reader must see now, finish() at the end."""
 
     cdef int feed(self, object chunk, list out) except -1:
-        cdef object b = self._step(_as_buffer(chunk))
+        cdef object b
+        if self._obj is None:
+            chunk = _as_buffer(chunk)
+            if self.done:
+                raise ValueError('more body than its Content-Length said')
+            if self.whole_size == len(chunk):
+                # The whole body in one piece: brotli sizes its tables to it, much smaller than a stream's.
+                self.done = True
+                out.append(_brotli.compress(chunk, quality=self.level, lgwin=BROTLI_WINDOW))
+                return 0
+            self._obj = _brotli.Compressor(quality=self.level, lgwin=BROTLI_WINDOW)
+            self._step = self._obj.process
+        b = self._step(_as_buffer(chunk))
         self.pending = True
         if b:
             out.append(b)
@@ -71,7 +83,7 @@ cdef class ContentEncoder:
 
     cdef int flush(self, list out) except -1:
         # A sync point: everything fed so far can be decompressed by the reader, at a cost of a few bytes.
-        if not self.pending:
+        if not self.pending or self._obj is None:
             return 0
         self.pending = False
         b = self._obj.flush(_zlib.Z_SYNC_FLUSH) if self.coding != CODING_BR else self._obj.flush()
@@ -80,6 +92,10 @@ cdef class ContentEncoder:
         return 0
 
     cdef int finish(self, list out) except -1:
+        if self._obj is None:
+            if self.done:
+                return 0
+            self._obj = _brotli.Compressor(quality=self.level, lgwin=BROTLI_WINDOW)    # an empty body
         b = self._obj.flush() if self.coding != CODING_BR else self._obj.finish()
         self.pending = False
         self._obj = self._step = None
@@ -88,14 +104,14 @@ cdef class ContentEncoder:
         return 0
 
 
-cdef ContentEncoder new_encoder(int coding, int level):
+cdef ContentEncoder new_encoder(int coding, int level, int64_t whole_size=-1):
     cdef ContentEncoder e = ContentEncoder.__new__(ContentEncoder)
     e.coding = coding
     if coding == CODING_BR:
         if _brotli is None:
             raise ValueError('the br coding needs the brotli package')
-        e._obj = _brotli.Compressor(quality=level, lgwin=BROTLI_WINDOW)
-        e._step = e._obj.process
+        e.level = level
+        e.whole_size = whole_size      # the compressor is made at the first chunk, when it is known whether it is all
     else:
         fast = ISAL_LEVELS.get(level) if _isal_zlib is not None else None
         if fast is not None:

@@ -312,13 +312,14 @@ cdef class CompressHTTP(CodingFilter):
 
     cdef int begin(self, MessageStart evt, int coding) except -1:
         cdef ResponseHead h = <ResponseHead>evt.head
+        cdef int64_t size = h.content_length if h.raw is not None else -1
         headers = h.headers
         headers['content-encoding'] = CODING_NAMES[coding]
         headers.pop('content-length', None)
         headers.pop('accept-ranges', None)    # ranges of the compressed bytes are not offered
         weaken_etag(headers)
         h.content_length = -1
-        self.coder = new_encoder(coding, self.opts.levels[coding])
+        self.coder = new_encoder(coding, self.opts.levels[coding], size)
         return self.output(evt)
 
     cdef int release(self, bint compress) except -1:
