@@ -1,8 +1,8 @@
 # Content codings, sans-I/O: gzip, deflate (zlib-wrapped, as HTTP means it) and brotli, fed chunk by chunk. zlib
-# through Python's C module (ISA-L's deflate for the fast levels, see ISAL_LEVELS), brotli through the `brotli` package's C extension (faster than brotlicffi on the
-# small chunks of a proxied body). A decoder stops at a limit on what it produces, in steps of DECODE_STEP bytes,
-# so a small input that expands to gigabytes (a zip bomb) is refused after max_size bytes, not after the memory is
-# gone.
+# through Python's C module (ISA-L's deflate for the fast levels, see ISAL_LEVELS), brotli through the `brotli`
+# package's C extension (faster than brotlicffi on the small chunks of a proxied body). A decoder stops at a limit on
+# what it produces, in steps of DECODE_STEP bytes, so a small input that expands to gigabytes (a zip bomb) is refused
+# after max_size bytes, not after the memory is gone.
 
 import zlib as _zlib
 
