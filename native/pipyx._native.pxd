@@ -53,6 +53,7 @@ cdef class ReplaceFilter
 cdef class DumpFilter
 cdef class PrintFilter
 cdef class LinkFilter
+cdef class LinkAsyncFilter
 cdef class BranchFilter
 cdef class ForkFilter
 cdef class UseFilter
@@ -69,6 +70,7 @@ cdef class ReplayFilter
 cdef class Hub
 cdef class SwapFilter
 cdef class OnStartFilter
+cdef class OnEndFilter
 cdef class InsertFilter
 cdef class DummyFilter
 cdef class MessageEncoder
@@ -197,6 +199,7 @@ include "filters/repeat.pxd"
 include "filters/replay.pxd"
 include "filters/swap.pxd"
 include "filters/on_start.pxd"
+include "filters/on_end.pxd"
 include "filters/insert.pxd"
 include "filters/dummy.pxd"
 include "filters/http_codec.pxd"

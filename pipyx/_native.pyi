@@ -390,6 +390,14 @@ class LinkFilter(Filter):
                  named: Mapping[str, PipelineLayout] | None = None, buffer_limit: int = ...) -> None: ...
 
 
+class LinkAsyncFilter(Filter):
+    """link_async(name): link whose pipeline gets the stream's events on a later turn of the event loop; see
+    pipyx/filters/link.py."""
+
+    def __init__(self, target: LayoutRef | None, name_fn: Callable[[], object] | None = None,
+                 named: Mapping[str, PipelineLayout] | None = None, buffer_limit: int = ...) -> None: ...
+
+
 class PipelineNotFound(LookupError):
     """A pipeline named at run time (link, pipe) that the script does not define."""
 
@@ -482,6 +490,13 @@ class SwapFilter(Filter):
     this filter's output."""
 
     def __init__(self, hub: Any, hubs: dict[str, Hub] | None = None, buffer_limit: int = ...) -> None: ...
+
+
+class OnEndFilter(Filter):
+    """on_end(callback): callback() (or callback(error of the StreamEnd that came in)) runs once when the pipeline
+    is shut down; events pass unchanged. See pipyx/filters/on_end.py."""
+
+    def __init__(self, fn: Callable[..., object], takes_arg: bool = False) -> None: ...
 
 
 class OnStartFilter(CallbackFilter):
@@ -1243,6 +1258,12 @@ class TlsInfo:
                  cipher: str | None = None, peer: TlsCertificate | None = None, resumed: bool = False) -> None: ...
 
 
+def tls_failure_reason() -> str | None:
+    """While the StreamEnd of a failed TLS connection is being passed on (synchronously, from the filter that
+    failed), the reason it failed, as logged ('certificate verify failed: hostname mismatch'); None otherwise.
+    Lets the code that receives that end (pipyx.Agent) say why, as errno does for a system call."""
+
+
 class TlsFilter(Filter):
     """What accept_tls and connect_tls share: one TLS connection between a cipher side and a plain side, one of
     them its sub-pipeline. Subclasses say where each side's bytes go (emit_cipher, emit_plain)."""
@@ -1347,13 +1368,13 @@ class PackOptions: ...
 
 
 class PackFilter(Filter):
-    """pack(batch_size=1, *, max_size, timeout, interval, prefix, separator, postfix, size_limit): every batch_size
-    messages go out as one; see pipyx/filters/pack.py."""
+    """pack(batch_size=1, *, max_size, timeout, interval, prefix, separator, postfix, size_limit, vacancy): every
+    batch_size messages go out as one; see pipyx/filters/pack.py."""
 
     def __init__(self, batch_size: int = 1, max_size: int | None = None, timeout: float | None = None,
                  interval: float | None = None, prefix: bytes | str | None = None,
                  separator: bytes | str | None = None, postfix: bytes | str | None = None,
-                 size_limit: int = ...) -> None: ...
+                 size_limit: int = ..., vacancy: float = 0.5) -> None: ...
 
 
 class DeframeStates: ...
@@ -1403,10 +1424,16 @@ class ReadFilter(Filter):
                  size: _PerStream = None) -> None: ...
 
 
+class TeeTarget:
+    """The file a tee writes, rotated by size, age and count."""
+
+
 class TeeFilter(Filter):
     """tee(path, *, append=False, max_size=1 GiB): writes the stream's Data to the file; see pipyx/filters/tee.py."""
 
-    def __init__(self, path: _PerStream, append: bool = False, max_size: int = ...) -> None: ...
+    def __init__(self, path: _PerStream, append: bool = False, max_size: int = ..., shared: bool = False,
+                 max_file_size: int | None = None, max_file_count: int | None = None,
+                 rotate_interval: float | None = None) -> None: ...
 
 
 class DepositOptions: ...
@@ -1427,12 +1454,12 @@ class ExecOptions: ...
 
 
 class ExecFilter(Endpoint):
-    """exec(command, *, stderr='inherit', env=None, on_start=None, on_exit=None, buffer_limit=1 MiB); see
-    pipyx/filters/exec.py."""
+    """exec(command, *, stderr='inherit', env=None, on_start=None, on_exit=None, buffer_limit=1 MiB, pty=False);
+    see pipyx/filters/exec.py."""
 
-    def __init__(self, command: _PerStream, stderr: str = 'inherit', env: _PerStream = None,
+    def __init__(self, command: _PerStream, stderr: str | None = None, env: _PerStream = None,
                  on_start: Callable[[int], object] | None = None, on_exit: Callable[..., _Replacement] | None = None,
-                 buffer_limit: int = ...) -> None: ...
+                 buffer_limit: int = ..., pty: bool = False) -> None: ...
     # The subprocess protocol, called by the event loop.
     def connection_made(self, transport: asyncio.SubprocessTransport) -> None: ...
     def pipe_data_received(self, fd: int, data: bytes) -> None: ...

@@ -1,20 +1,22 @@
 """Agent: an HTTP client for scripts, as Pipy's http.Agent, made of pipyx's own filters.
 
-An Agent is a layout `mux_http().to(connect(host))` built once, so its requests share mux_http's keep-alive pool and
-its HTTP/1 encoder and decoder with the proxy path. Each request is one instance of that layout, fed the request's
+An Agent is a layout `mux_http().to(connect(host))` built once (`mux_http().to(connect_tls().to(connect(host)))`
+for https), so its requests share mux_http's keep-alive pool, its HTTP/1 encoder and decoder, and TLS with the proxy
+path. Each request is one instance of that layout, fed the request's
 events; what it outputs is gathered into a Message. It runs on the engine's loop: await it from an async callback, a
 task() or an exit() pipeline.
 """
 import asyncio
 
-from ._native import Data, EventCollector, Message, MessageEnd, MessageStart, StreamEnd, Context
+from ._native import Data, EventCollector, Message, MessageEnd, MessageStart, StreamEnd, Context, tls_failure_reason
 from .errors import caller_location
 
 
 class RequestError(Exception):
     """A request got no complete response: .error is the name of what happened, as in StreamEnd (ConnectionRefused,
     ConnectionTimeout, ReadTimeout, ProtocolError, ...), or 'Timeout' (the request's own timeout) or 'BufferOverflow'
-    (the body passed max_body_size)."""
+    (the body passed max_body_size). A TLS failure is a ProtocolError whose message says why (the certificate
+    could not be verified, and the reason)."""
 
     def __init__(self, error, detail=None):
         super().__init__('%s%s' % (error, ': %s' % detail if detail else ''))
@@ -43,7 +45,9 @@ class _Response:
         elif isinstance(evt, MessageEnd):
             self.future.set_result(Message(self.head, self.body, evt.tail))
         elif isinstance(evt, StreamEnd):
-            self.fail(evt.error or 'ConnectionReset')
+            # A TLS failure ends the session with ProtocolError from within the TLS filter: it is still reporting.
+            reason = tls_failure_reason()
+            self.fail(evt.error or 'ConnectionReset', 'TLS: %s' % reason if reason else None)
 
     def fail(self, error, detail=None):
         if not self.future.done():
@@ -51,37 +55,58 @@ class _Response:
 
 
 class Agent:
-    """Sends HTTP/1.1 requests to one host ('host:port', or 'http://host:port'), over keep-alive connections that
-    are pooled and reused.
+    """Sends HTTP/1.1 requests to one host ('host:port', 'http://host:port', or 'https://host:port' for HTTPS, port
+    443 by default), over keep-alive connections that are pooled and reused.
 
     Options: connect_timeout (5 s), read_timeout (60 s: the longest wait for the next byte of an answer),
     idle_timeout (300 s of no traffic on a connection), max_idle (60 s a pooled connection is kept unused),
     max_messages (requests per connection, 0: no limit), timeout (60 s for a whole request, 0: none),
     max_body_size (16 MiB of response body), max_header_size and max_header_count (of the response head).
 
+    HTTPS (as connect_tls's options): trusted (CAs the server's chain must lead to: PEM text or file, or a list; the
+    system's store by default), verify (True: chain and name are checked; False: nothing; a callable(ok, cert)
+    decides), sni (the name asked for and checked; the host by default), certificate (a client certificate and key),
+    alpn, handshake_timeout (10 s). Sessions are resumed on new connections. A server that fails the checks fails
+    the request with RequestError('ProtocolError') saying why, and is logged.
+
     The Agent can be made at the top of a script; requests are made from code running on pipyx's loop."""
 
     def __init__(self, host, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, max_idle=60.0,
-                 max_messages=0, timeout=60.0, max_body_size=16 << 20, max_header_size=None, max_header_count=None):
+                 max_messages=0, timeout=60.0, max_body_size=16 << 20, max_header_size=None, max_header_count=None,
+                 trusted=None, verify=True, sni=None, certificate=None, alpn=None, handshake_timeout=10.0):
         from .config import Configuration
         from .program import Program
         if not isinstance(host, str) or not host:
             raise ValueError('Agent: a host as "host:port", not %r' % (host,))
-        if host.startswith('https://'):
-            raise ValueError('Agent: https is not supported yet: %s' % host)
-        if host.startswith('http://'):
+        tls = host.startswith('https://')
+        if tls:
+            host = host[len('https://'):].rstrip('/')
+            if not host.rpartition(':')[2].isdigit() or host.endswith(']'):
+                host += ':443'
+        elif host.startswith('http://'):
             host = host[len('http://'):].rstrip('/')
+        elif trusted is not None or sni is not None or certificate is not None:
+            raise ValueError('Agent: trusted, sni and certificate are for https:// hosts, not %s' % host)
         self.host = host
+        self.tls = tls
         self.timeout = timeout
         self.max_body_size = max_body_size
         program = Program('<agent>')
         module = program.module_for('<agent %s>' % host)
         self.layout = module.new_layout('agent %s' % host, caller_location())
+        def connection(p):
+            return p.connect(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             idle_timeout=idle_timeout)
+
+        def session(p):
+            if tls:
+                return p.connect_tls(sni=sni, trusted=trusted, verify=verify, certificate=certificate, alpn=alpn,
+                                     handshake_timeout=handshake_timeout).to(connection)
+            return connection(p)
+
         Configuration(module, self.layout).mux_http(
             max_idle=max_idle, max_messages=max_messages, max_header_size=max_header_size,
-            max_header_count=max_header_count).to(
-            lambda p: p.connect(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                idle_timeout=idle_timeout))
+            max_header_count=max_header_count).to(session)
         program.resolve()
 
     async def request(self, method, path='/', headers=None, body=None, *, timeout=None):

@@ -31,6 +31,7 @@ from .filters.produce import ProduceMixin
 from .filters.proxy_cache import ProxyCacheMixin
 from .filters.read import ReadMixin
 from .filters.on_start import OnStartMixin
+from .filters.on_end import OnEndMixin
 from .filters.pipe import PipeMixin
 from .filters.proxy_cache import ProxyCacheMixin
 from .filters.repeat import RepeatMixin
@@ -69,7 +70,7 @@ class Configuration(
         LinkMixin, BranchMixin, PipeMixin, ForkMixin, UseMixin, WaitMixin, LoopMixin, RepeatMixin, ReplayMixin,
         SwapMixin,
         # Callbacks and debugging
-        OnStartMixin, InsertMixin, HandleMixin, ReplaceMixin, DummyMixin, DebugMixin):
+        OnStartMixin, OnEndMixin, InsertMixin, HandleMixin, ReplaceMixin, DummyMixin, DebugMixin):
     """The builder a script chains filter methods on. Each method appends a filter to the current pipeline layout
     (the one the last listen(), pipeline() or sub-pipeline started) and returns the builder.
 

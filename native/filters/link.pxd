@@ -15,3 +15,20 @@ cdef class LinkFilter(Filter):
 
 
 cdef LayoutRef layout_named(Filter f, object name, object named, object extra)
+
+
+# link_async(name): link, with the stream's events entering the pipeline from the event loop, a turn later.
+cdef class LinkAsyncFilter(Filter):
+    cdef LayoutRef target                # None when the name is chosen at run time
+    cdef object name_fn
+    cdef object named
+    cdef Py_ssize_t buffer_limit
+    cdef Pipeline sub
+    cdef EventBuffer held                # events not yet handed to the pipeline
+    cdef bint scheduled                  # a turn of the loop will hand them over
+    cdef bint dead                       # failed or shut down: the rest of the input goes nowhere
+
+    cdef Filter clone(self)
+    cdef int on_event(self, Event evt) except -1
+    cdef int hand_over(self) except -1
+    cdef void shutdown(self)

@@ -72,3 +72,89 @@ cdef LayoutRef layout_named(Filter f, object name, object named, object extra):
     if layout is None:
         raise PipelineNotFound('%s: no pipeline named %r' % (f.describe(), name))
     return LayoutRef(layout)
+
+
+# link_async: link, decoupled. The events that reach it are kept and handed to the linked pipeline on a later turn
+# of the event loop, in order, each turn bracketed as a read (what it holds flushes when the turn is done); what the
+# pipeline outputs goes on at once. So the filters before it never run inside the linked pipeline's work: a
+# pipeline whose output comes back to its own input (through a hub, a mux session, a loop) does not recurse, and
+# a slow pipeline does not lengthen the read that fed it. Pipy's linkAsync also lets the pipeline run on another
+# thread; pipyx's workers are processes, so that half has no counterpart.
+
+cdef class LinkAsyncFilter(Filter):
+    """link_async(name): link whose pipeline gets the stream's events on a later turn of the event loop; see
+    pipyx/filters/link.py."""
+
+    def __init__(self, LayoutRef target, name_fn=None, named=None, buffer_limit=DEFAULT_BUFFER_LIMIT):
+        self.target = target
+        self.name_fn = name_fn
+        self.named = named
+        self.buffer_limit = buffer_limit
+
+    cdef Filter clone(self):
+        cdef LinkAsyncFilter f = LinkAsyncFilter.__new__(LinkAsyncFilter)
+        f.target, f.name_fn, f.named, f.buffer_limit = self.target, self.name_fn, self.named, self.buffer_limit
+        f.held = new_event_buffer(self.buffer_limit)
+        return f
+
+    def sub_layouts(self):
+        return (self.target,) if self.target is not None else ()
+
+    def describe(self):
+        return 'link_async(%s)' % (self.target.name if self.target is not None else '...')
+
+    cdef int on_event(self, Event evt) except -1:
+        if self.dead:
+            return 0
+        if not self.held.push(evt):
+            self.dead = True
+            self.held.clear()
+            if self.sub is not None:
+                self.sub.on_event(StreamEnd('BufferOverflow'))
+            return overflow_stream(self, 'more than buffer_limit (%d bytes) waiting for the loop' % self.buffer_limit)
+        if not self.scheduled:
+            self.scheduled = True
+            try:
+                loop = _asyncio.get_running_loop()
+            except RuntimeError:             # driven from a test without a loop: at once, as link would
+                return self.hand_over()
+            loop.call_soon(self._turn)
+        return 0
+
+    def _turn(self):
+        dispatch_begins()
+        try:
+            self.hand_over()
+        except Exception as e:
+            self.dead = True
+            self.held.clear()
+            self.fail_stream(e)
+        finally:
+            dispatch_ends()
+
+    cdef int hand_over(self) except -1:
+        cdef LayoutRef ref
+        self.scheduled = False
+        if self.dead or not self.held.events:
+            return 0
+        if self.sub is None:
+            if self.target is not None:
+                ref = self.target
+            else:
+                try:
+                    name = self.call0(self.name_fn)
+                    ref = None if name is None else layout_named(self, name, self.named, None)
+                except Exception as e:
+                    self.dead = True
+                    self.held.clear()
+                    return self.fail_stream(e)
+                if ref is None:
+                    return 0                  # not yet: asked again when the next event comes
+            self.sub = self.sub_pipeline(ref, self.next)
+        return self.held.flush(self.sub)
+
+    cdef void shutdown(self):
+        self.dead = True
+        self.held.clear()
+        if self.sub is not None:
+            self.sub.shutdown()

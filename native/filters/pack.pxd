@@ -10,6 +10,7 @@ cdef class PackOptions:
     cdef bytes prefix
     cdef bytes separator
     cdef bytes postfix
+    cdef Py_ssize_t join_below           # pieces shorter than this are joined (from vacancy)
 
 
 # pack(batch_size, ...): messages coalesced into one.

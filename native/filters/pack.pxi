@@ -1,16 +1,33 @@
 # pack: consecutive messages coalesced into one, by count, by size, or when input pauses. Small pieces of the bodies
-# are joined as they come (join_small), so a batch of many small messages goes out as a few buffers.
+# are joined as they come, so a batch of many small messages goes out as a few buffers. How small is Pipy's
+# `vacancy`: Pipy's Data is made of 4 KiB chunks, and a chunk more than `vacancy` empty is merged with its
+# neighbours. pipyx's chunks are the buffers as they came, so a piece is joined when a 4 KiB chunk holding it alone
+# would be more than `vacancy` empty: under (1 - vacancy) * 4 KiB. 0 joins everything under 4 KiB, 1 nothing.
+
+cdef Py_ssize_t PACK_CHUNK = 4096
+
+
+cdef bytearray pack_join(list chunks, bytearray tail, object c, Py_ssize_t below):
+    # As join_small, with the threshold of this pack.
+    if len(c) >= below:
+        chunks.append(c)
+        return None
+    if tail is None:
+        tail = bytearray()
+        chunks.append(tail)
+    tail += c
+    return tail
 
 cdef class PackOptions:
     pass
 
 
 cdef class PackFilter(Filter):
-    """pack(batch_size=1, *, max_size, timeout, interval, prefix, separator, postfix, size_limit): every batch_size
-    messages go out as one; see pipyx/filters/pack.py."""
+    """pack(batch_size=1, *, max_size, timeout, interval, prefix, separator, postfix, size_limit, vacancy): every
+    batch_size messages go out as one; see pipyx/filters/pack.py."""
 
     def __init__(self, batch_size=1, max_size=None, timeout=None, interval=None, prefix=None, separator=None,
-                 postfix=None, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT):
+                 postfix=None, size_limit=DEFAULT_MESSAGE_SIZE_LIMIT, vacancy=0.5):
         cdef PackOptions o = PackOptions.__new__(PackOptions)
         o.batch_size = int(batch_size) if batch_size is not None else 1
         if o.batch_size < 1:
@@ -21,6 +38,10 @@ cdef class PackFilter(Filter):
         o.interval = float(interval) if interval is not None else 0.0
         if o.max_size < 0 or o.size_limit <= 0 or o.timeout < 0 or o.interval < 0:
             raise ValueError('pack(): max_size, timeout and interval must not be negative, size_limit above 0')
+        vacancy = 0.5 if vacancy is None else float(vacancy)
+        if not 0 <= vacancy <= 1:
+            raise ValueError('pack(): vacancy is between 0 and 1, not %r' % (vacancy,))
+        o.join_below = int((1 - vacancy) * PACK_CHUNK)
         o.prefix = _as_chunk(prefix) if prefix is not None else None
         o.separator = _as_chunk(separator) if separator is not None else None
         o.postfix = _as_chunk(postfix) if postfix is not None else None
@@ -91,7 +112,7 @@ cdef class PackFilter(Filter):
     cdef void add(self, object chunk):
         if type(chunk) is FileChunk:
             chunk = bytes(chunk)
-        self.tail_chunk = join_small(self.chunks, self.tail_chunk, chunk)
+        self.tail_chunk = pack_join(self.chunks, self.tail_chunk, chunk, self.opts.join_below)
         self.size += len(chunk)
 
     cdef int flush(self, MessageEnd end) except -1:

@@ -465,6 +465,14 @@ cdef class TlsSubOutput(EventTarget):
 
 
 cdef Py_ssize_t TLS_PENDING_LIMIT = 1 << 20   # plain bytes held while the handshake runs, before the stream fails
+cdef object _failure_reported = None          # the reason of the failure whose StreamEnd is going out right now
+
+
+def tls_failure_reason():
+    """While the StreamEnd of a failed TLS connection is being passed on (synchronously, from the filter that
+    failed), the reason it failed, as logged ('certificate verify failed: hostname mismatch'); None otherwise.
+    Lets the code that receives that end (pipyx.Agent) say why, as errno does for a system call."""
+    return _failure_reported
 
 
 cdef class TlsFilter(Filter):
@@ -696,16 +704,21 @@ cdef class TlsFilter(Filter):
         self.release_timer()
         log_warning('pipyx.tls', '%s: %s' % (self.peer_name(), reason))
         self.flush_cipher()
-        if not self.plain_ended:
-            self.plain_ended = True
-            self.emit_cipher(StreamEnd(error))
-        if not self.cipher_ended:
-            self.cipher_ended = True
-            if self.plain_sub:
-                if self.sub is not None:
+        global _failure_reported
+        outer, _failure_reported = _failure_reported, reason
+        try:
+            if not self.plain_ended:
+                self.plain_ended = True
+                self.emit_cipher(StreamEnd(error))
+            if not self.cipher_ended:
+                self.cipher_ended = True
+                if self.plain_sub:
+                    if self.sub is not None:
+                        self.emit_plain(StreamEnd(error))
+                else:
                     self.emit_plain(StreamEnd(error))
-            else:
-                self.emit_plain(StreamEnd(error))
+        finally:
+            _failure_reported = outer
         return 0
 
     cdef str peer_name(self):

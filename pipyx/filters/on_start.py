@@ -13,8 +13,10 @@ class OnStartMixin(PipelineBuilder):
         is what the filter that started the pipeline gives it (fork's list item, pipe's args), else None; a callable
         of no arguments is called without it. It comes first in its pipeline: in a listen() pipeline it runs as the
         connection is accepted, so a server can speak first (a greeting)."""
-        if self._layout is not None and self._layout.filters:
-            first = self._layout.filters[0].describe()
+        # on_end() may come before it: it passes everything on, starting early included.
+        before = [f for f in self._layout.filters if f.describe() != 'on_end'] if self._layout is not None else []
+        if before:
+            first = before[0].describe()
             raise ScriptError('on_start() comes first in its pipeline, before %s()' % first, *caller_location())
         takes_arg = not (callable(starting) and takes_no_arguments(starting))
         return self.append(OnStartFilter(starting, takes_arg))

@@ -186,3 +186,34 @@ def test_exec_in_a_task_with_its_output_teed_to_a_file(run_pipyx, tmp_path):
         pipy().task().exec('echo from a job; cat').tee(%r)
     ''' % str(out))
     assert wait_for(lambda: out.exists() and out.read_bytes() == b'from a job\n', timeout=10)
+
+
+def test_exec_pty_gives_the_child_a_terminal():
+    check = 'import os, sys; print(os.isatty(0), os.isatty(1), os.isatty(2), os.ttyname(0).startswith("/dev/")); ' \
+            'open("/dev/tty").close(); print("controlling terminal")'
+    events = run(lambda p: p.exec([sys.executable, '-c', check], pty=True), [Data(b'')])
+    assert summary(events) == [('data', b'True True True True\r\ncontrolling terminal\r\n'), ('stream_end', None)]
+    events = run(lambda p: p.exec([sys.executable, '-c', check]), [Data(b''), StreamEnd()])
+    assert summary(events)[-1] == ('stream_end', 'RuntimeError')       # no terminal: /dev/tty cannot be opened
+
+
+def test_exec_pty_input_is_a_terminal_line_and_the_stream_end_is_eof():
+    # The terminal echoes what is typed; the child reads it line by line, and ^D ends its input.
+    events = run(lambda p: p.exec([sys.executable, '-c', 'import sys; print("got", repr(sys.stdin.read()))'],
+                                  pty=True),
+                 [Data(b'one\n'), Data(b'two'), StreamEnd()])
+    out = b''.join(e.to_bytes() for e in events if isinstance(e, Data))
+    assert out.startswith(b'one\r\ntwo')
+    assert out.endswith(b"got 'one\\ntwo'\r\n")
+    assert summary(events)[-1] == ('stream_end', None)
+
+
+def test_exec_pty_child_killed_with_its_pipeline():
+    async def main():
+        pids = []
+        p, c = pipeline(lambda p: p.exec('sleep 30', pty=True, on_start=pids.append))
+        feed(p, [Data(b'')])
+        await until(lambda: pids, timeout=5)
+        p.close()
+        await until(lambda: not alive(pids[0]), timeout=5)
+    asyncio.run(main())

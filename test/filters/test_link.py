@@ -90,3 +90,66 @@ def test_link_by_name_to_a_missing_pipeline_is_reported_with_its_line(flow):
     wait_for(lambda: flow.log_has("main.py:%d: PipelineNotFound: link(...): no pipeline named 'nowhere'"
                                   % flow.line_of('LINK-BY-NAME')))
     assert simple_request(flow.p_link, '/hello').status == 200
+
+
+def test_link_async_hands_the_events_over_on_a_later_turn():
+    import asyncio
+    from test.helpers.streams import ended, until
+
+    async def main():
+        seen = []
+        p, c = pipeline(lambda p: p.link_async('upper').pipeline('upper').handle_data(
+            lambda d: seen.append(d.to_bytes())).replace_data(lambda d: d.to_bytes().upper()))
+        feed(p, [Data(b'ab'), Data(b'cd'), StreamEnd()])
+        assert seen == [] and c.events == []                # nothing yet: the caller's turn is not over
+        await until(ended(c))
+        return seen, c.events
+
+    seen, events = asyncio.run(main())
+    assert seen == [b'ab', b'cd']
+    assert summary(events) == [('data', b'ABCD'), ('stream_end', None)]
+
+
+def test_link_async_by_name_at_run_time_and_an_unknown_name():
+    import asyncio
+    from test.helpers.streams import ended, until
+
+    async def main(name):
+        p, c = pipeline(lambda p: p.link_async(lambda: name).pipeline('dot').replace_data('.'))
+        feed(p, [Data(b'x'), StreamEnd()])
+        await until(ended(c))
+        return summary(c.events)
+
+    assert asyncio.run(main('dot')) == [('data', b'.'), ('stream_end', None)]
+    assert asyncio.run(main('nowhere')) == [('stream_end', 'RuntimeError')]
+
+
+def test_link_async_bounds_what_waits_for_the_loop():
+    import asyncio
+    from test.helpers.streams import ended, until
+
+    async def main():
+        p, c = pipeline(lambda p: p.link_async(lambda q: q.dummy(), buffer_limit=10))
+        feed(p, [Data(b'12345'), Data(b'67890'), Data(b'x')])
+        await until(ended(c))
+        return summary(c.events)
+
+    assert asyncio.run(main()) == [('stream_end', 'BufferOverflow')]
+
+
+def test_link_async_over_a_connection(run_pipyx):
+    import socket
+    from test.helpers import free_port
+    port = free_port()
+    run_pipyx('''
+from pipyx import pipy
+app = pipy()
+app.listen('127.0.0.1:%d').link_async('upper')
+app.pipeline('upper').replace_data(lambda d: d.to_bytes().upper())
+''' % port, port=port)
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+        for word in (b'one', b'two'):
+            s.sendall(word)
+            assert s.recv(100) == word.upper()
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(100) == b''

@@ -100,9 +100,10 @@ def batches_of(events):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.binary(max_size=8), max_size=4), max_size=12), st.integers(1, 5), st.integers(0, 20))
-def test_pack_output_is_the_input_bodies_in_order(bodies, batch, max_size):
-    p, c = pipeline(lambda p: p.pack(batch, max_size=max_size or None, separator=b'|'))
+@given(st.lists(st.lists(st.binary(max_size=8), max_size=4), max_size=12), st.integers(1, 5), st.integers(0, 20),
+       st.sampled_from([0, 0.5, 0.999, 1]))
+def test_pack_output_is_the_input_bodies_in_order(bodies, batch, max_size, vacancy):
+    p, c = pipeline(lambda p: p.pack(batch, max_size=max_size or None, separator=b'|', vacancy=vacancy))
     for pieces in bodies:
         feed(p, [MessageStart()] + [Data(x) for x in pieces] + [MessageEnd()])
     feed(p, [StreamEnd()])
@@ -114,3 +115,24 @@ def test_pack_output_is_the_input_bodies_in_order(bodies, batch, max_size):
     if not max_size:
         assert len(batches) == -(-len(bodies) // batch)
     assert b'|'.join(batches) == b'|'.join(b''.join(pieces) for pieces in bodies)
+
+
+def test_pack_vacancy_decides_which_pieces_are_joined():
+    pieces = [b'a' * 100, b'c' * 100, b'b' * 3000, b'd' * 5000]
+    for vacancy, chunks in [(0, 2), (0.5, 3), (1, 4)]:
+        p, c = pipeline(lambda p: p.pack(4, vacancy=vacancy))
+        feed(p, msgs(pieces))
+        (body,) = [e for e in c.events if isinstance(e, Data)]
+        assert body.to_bytes() == b''.join(pieces)
+        # 0: all under 4 KiB copied together (a+c+b, d); 0.5: under 2 KiB (a+c; b, d kept); 1: none.
+        assert len(body.chunks()) == chunks, vacancy
+    p, c = pipeline(lambda p: p.pack(100, vacancy=1))
+    feed(p, msgs([b'x'] * 100))
+    (body,) = [e for e in c.events if isinstance(e, Data)]
+    assert len(body.chunks()) == 100 and body.to_bytes() == b'x' * 100
+
+
+@pytest.mark.parametrize('vacancy', [-0.1, 1.5])
+def test_pack_vacancy_outside_0_to_1_is_refused(vacancy):
+    with pytest.raises(ValueError, match='vacancy'):
+        layout(lambda p: p.pack(2, vacancy=vacancy))

@@ -57,3 +57,40 @@ def test_tee_records_what_clients_send(run_pipyx, tmp_path):
         s.sendall(b'def')
         assert s.recv(10) == b'DEF'
     assert wait_for(lambda: (tmp_path / 'conn-0.log').read_bytes() == b'abcdef', timeout=5)
+
+
+def rotated(directory, base):
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith('-' + base) and p.name[:4].isdigit())
+
+
+def test_tee_rotates_by_size_and_keeps_max_file_count(tmp_path):
+    path = tmp_path / 'access.log'
+    p, c = pipeline(lambda p: p.tee(str(path), max_file_size=10, max_file_count=2))
+    feed(p, [Data(b'%d-aaaa;' % i) for i in range(5)] + [StreamEnd()])
+    assert path.read_bytes() == b'4-aaaa;'
+    names = rotated(tmp_path, 'access.log')
+    assert len(names) == 2                                  # four rotated, the two oldest removed
+    assert [(tmp_path / n).read_bytes() for n in names] == [b'2-aaaa;', b'3-aaaa;']
+    assert all(len(n.split('-')) == 8 for n in names)      # YYYY-mm-dd-HH-MM-SS-mmm-access.log
+
+
+def test_tee_shared_streams_write_one_file_and_rotate_by_interval(tmp_path):
+    import time
+    path = tmp_path / 'shared.log'
+    layout_text = lambda p: p.tee(str(path), shared=True, rotate_interval=0.2)  # noqa: E731
+    first, _ = pipeline(layout_text)
+    second, _ = pipeline(layout_text)
+    feed(first, [Data(b'one;'), StreamEnd()])
+    feed(second, [Data(b'two;')])                          # the first stream's end did not close the shared file
+    assert path.read_bytes() == b'one;two;'
+    time.sleep(0.3)
+    feed(second, [Data(b'three;'), StreamEnd()])
+    assert path.read_bytes() == b'three;'
+    (old,) = rotated(tmp_path, 'shared.log')
+    assert (tmp_path / old).read_bytes() == b'one;two;'
+
+
+def test_tee_rotation_options_must_not_be_negative():
+    import pytest
+    with pytest.raises(ValueError, match='negative'):
+        pipeline(lambda p: p.tee('x', max_file_size=-1))

@@ -234,3 +234,47 @@ def test_09_retries_give_up_after_the_last_retry(run_pipyx):
                   env={'PORT': str(port), 'BACKENDS': ','.join('127.0.0.1:%d' % d for d in dead), 'RETRIES': '1'})
     assert text(port, '/')[0] == 502
     wait_for(lambda: 'max_replays (1)' in p.log())
+
+
+# -- 10 throttling ---------------------------------------------------------------------------------------------------
+
+def throttling(run_pipyx, **env):
+    port = free_port()
+    run_pipyx(path=step('10-throttling', 'main.py'), port=port,
+              env=dict({'PORT': str(port)}, **{k: str(v) for k, v in env.items()}))
+    return port
+
+
+def test_10_throttling_requests_of_a_client_share_one_quota_across_connections(run_pipyx):
+    import time
+    port = throttling(run_pipyx, REQUESTS_PER_SECOND=3)
+    conns = [http.client.HTTPConnection('127.0.0.1', port, timeout=5) for _ in range(2)]
+    try:
+        began = time.monotonic()
+        answers = [text(port, '/', conn=conns[i % 2]) for i in range(5)]
+        took = time.monotonic() - began
+    finally:
+        for c in conns:
+            c.close()
+    assert answers == [(200, 'hello\n')] * 5
+    assert took >= 0.8                  # three went at once, the next two waited for the quota to come back
+
+
+def test_10_throttling_at_most_two_reports_in_the_making(run_pipyx):
+    import concurrent.futures
+    port = throttling(run_pipyx, REPORTS_AT_ONCE=2)
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda i: text(port, '/report'), range(5)))
+    assert all(status == 200 for status, _ in answers)
+    in_the_making = [int(body.split('(')[1].split()[0]) for _, body in answers]
+    assert max(in_the_making) == 2
+
+
+def test_10_throttling_a_download_comes_at_the_client_rate(run_pipyx):
+    import time
+    port = throttling(run_pipyx, DOWNLOAD_RATE=100000, DOWNLOAD_SIZE=150000)
+    began = time.monotonic()
+    status, _, body = request(port, '/download')
+    took = time.monotonic() - began
+    assert status == 200 and body == b'x' * 150000
+    assert took >= 0.8                  # 100,000 bytes at once, the rest a second later
