@@ -51,8 +51,12 @@ class _Response:
 
 
 class Agent:
-    """Sends HTTP/1.1 requests to one host ('host:port', or 'http://host:port'), over keep-alive connections that
-    are pooled and reused.
+    """Sends HTTP/1.1 requests to one host ('host:port', or 'http://host:port'; 'https://host:port' for HTTPS),
+    over keep-alive connections that are pooled and reused.
+
+    tls: connect_tls's options for HTTPS (trusted, verify, sni, certificate, min_version, ...), as a dict; the
+    server's certificate is checked against the system's CAs and the host's name when not given. Giving tls makes
+    a 'host:port' HTTPS too.
 
     Options: connect_timeout (5 s), read_timeout (60 s: the longest wait for the next byte of an answer),
     idle_timeout (300 s of no traffic on a connection), max_idle (60 s a pooled connection is kept unused),
@@ -62,26 +66,34 @@ class Agent:
     The Agent can be made at the top of a script; requests are made from code running on pipyx's loop."""
 
     def __init__(self, host, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, max_idle=60.0,
-                 max_messages=0, timeout=60.0, max_body_size=16 << 20, max_header_size=None, max_header_count=None):
+                 max_messages=0, timeout=60.0, max_body_size=16 << 20, max_header_size=None, max_header_count=None,
+                 tls=None):
         from .config import Configuration
         from .program import Program
         if not isinstance(host, str) or not host:
             raise ValueError('Agent: a host as "host:port", not %r' % (host,))
         if host.startswith('https://'):
-            raise ValueError('Agent: https is not supported yet: %s' % host)
-        if host.startswith('http://'):
+            host = host[len('https://'):].rstrip('/')
+            tls = dict(tls or {})
+        elif host.startswith('http://'):
             host = host[len('http://'):].rstrip('/')
+        if tls is not None and not isinstance(tls, dict):
+            raise ValueError("Agent: tls is a dict of connect_tls's options, not %r" % (tls,))
         self.host = host
         self.timeout = timeout
         self.max_body_size = max_body_size
+
+        def connection(p):
+            return p.connect(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                             idle_timeout=idle_timeout)
+
         program = Program('<agent>')
         module = program.module_for('<agent %s>' % host)
         self.layout = module.new_layout('agent %s' % host, caller_location())
         Configuration(module, self.layout).mux_http(
             max_idle=max_idle, max_messages=max_messages, max_header_size=max_header_size,
-            max_header_count=max_header_count).to(
-            lambda p: p.connect(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                idle_timeout=idle_timeout))
+            max_header_count=max_header_count).to(lambda p: (p.connect_tls(**tls).to(connection) if tls is not None
+                                                             else connection(p)))
         program.resolve()
 
     async def request(self, method, path='/', headers=None, body=None, *, timeout=None):
