@@ -54,23 +54,24 @@ def stat_files(paths):
 
 def watcher(root, interval=INTERVAL):
     """A background task for Worker.run: reloads the worker whenever the snapshot of root, or of the files the running
-    version read while loading (worker.files), changes."""
+    version read (worker.files: while loading, and at handshakes for a certificate callable), changes. A file that
+    joins worker.files is only noted: being read is no change."""
     def state(worker):
-        found = snapshot(root)
-        found.update(stat_files(p for p in worker.files if p not in found))
-        return found
+        tree = snapshot(root)
+        return tree, stat_files(p for p in list(worker.files) if p not in tree)
 
     async def watch(worker):
         log.info('watching %s for changes', root)
-        last = state(worker)
+        last_tree, last_files = state(worker)
         while True:
             await asyncio.sleep(interval)
-            now = state(worker)
-            if now == last:
+            tree, files = state(worker)
+            changed = sorted(p for p in set(tree) | set(last_tree) if tree.get(p) != last_tree.get(p))
+            changed += sorted(p for p in last_files if p in files and files[p] != last_files[p])
+            last_tree, last_files = tree, files
+            if not changed:
                 continue
-            changed = sorted(p for p in set(now) | set(last) if now.get(p) != last.get(p))
-            last = now
-            log.info('%s changed: reloading', os.path.relpath(changed[0], root) if changed else root)
+            log.info('%s changed: reloading', os.path.relpath(changed[0], root))
             await worker.reload()
-            last = state(worker)     # the files of the version now running, which a reload may have changed
+            last_tree, last_files = state(worker)     # the files of the version now running
     return watch

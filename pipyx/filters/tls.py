@@ -12,17 +12,17 @@ def _context(builder, server, **options):
     # (from a repo too), wherever pipyx runs from.
     filename = builder._module.filename
     base = os.path.dirname(filename) if filename and not filename.startswith('<') else None
+    program = current_program()
     for name in ('certificate', 'trusted'):
         value = options.get(name)
         if callable(value):
-            options[name] = _resolving(value, base)
+            options[name] = _resolving(value, base, program)
         else:
             options[name] = _resolved(value, base)
     try:
         config = TlsContext(server, options)
     except TlsError as e:
         raise ScriptError(str(e), *caller_location()) from None
-    program = current_program()
     if program is not None:
         for name in ('certificate', 'trusted'):
             program.files.update(_pem_files(options.get(name)))
@@ -44,16 +44,19 @@ def _resolved(value, base):
     return value
 
 
-def _resolving(certificate, base):
-    # A certificate callable runs once per SNI name: what it names is resolved as a pair given at once would be.
-    if base is None:
-        return certificate
-    return lambda name: _resolved(certificate(name), base)
+def _resolving(certificate, base, program):
+    # A certificate callable runs once per SNI name, at a handshake: what it names is resolved as a pair given at
+    # once would be, and joins the files --watch watches for the version it belongs to.
+    def pair_for(name):
+        pair = _resolved(certificate(name), base)
+        if program is not None:
+            program.files.update(_pem_files(pair))
+        return pair
+    return pair_for
 
 
 def _pem_files(value):
-    # The files among PEM values, as absolute paths: --watch watches them. Those a certificate callable names are
-    # read on a handshake, after loading: a reload (SIGHUP) picks up new ones.
+    # The files among PEM values, as absolute paths: --watch watches them.
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):

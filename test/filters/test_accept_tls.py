@@ -579,3 +579,33 @@ def test_serve_files_over_tls_sends_cached_files_and_file_spans_whole(certs, tmp
         status, headers, body = fetch(b'/big.bin', b'Range: bytes=100000-399999\r\n')
         assert (status, body == big[100000:400000]) == (206, True)
         assert fetch(b'/small.txt', b'Range: bytes=10-19\r\n')[::2] == (206, small[10:20])
+
+
+BY_CALLABLE = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate=lambda name: ({cert!r}, {key!r})).to(lambda p: p.serve_http('hello'))
+"""
+
+
+def test_watch_follows_the_files_a_certificate_callable_named(certs, tmp_path, run_pipyx):
+    from test.helpers import free_port
+    port = free_port()
+    app, keys = tmp_path / 'app', tmp_path / 'keys'
+    app.mkdir()
+    keys.mkdir()
+    cert, key = keys / 'cert.pem', keys / 'key.pem'
+    copy_pair(certs.files['a'], cert, key)
+    (app / 'main.py').write_text(BY_CALLABLE.format(port=port, cert=str(cert), key=str(key)))
+    p = run_pipyx(path=app, port=port, args=['--watch'])
+
+    def names_served():
+        try:
+            return [v for k, v in tls_get(port, 'a.example', certs=certs, timeout=2.0)[2]['subjectAltName']]
+        except (ssl.SSLError, OSError):
+            return None
+
+    assert names_served() == ['a.example']                  # the callable ran: its files are watched from now
+    time.sleep(1.2)
+    assert 'reloading' not in p.log()                       # being read is no change
+    copy_pair(certs.files['main'], cert, key)
+    assert wait_for(lambda: names_served() == ['localhost', '127.0.0.1', 'a.example', 'b.example'], 5), p.log()
