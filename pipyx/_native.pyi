@@ -1279,14 +1279,15 @@ class AcceptTLS(TlsFilter):
     """accept_tls(certificate=..., ...).to(layout): TLS from a client, the sub-pipeline on the plain side."""
 
     def __init__(self, config: TlsContext, target: LayoutRef, handshake: Callable[[TlsInfo], object] | None = None,
-                 handshake_timeout: float = 10.0) -> None: ...
+                 handshake_timeout: float = 10.0, max_hello_size: int = 16384) -> None: ...
 
 
 class ConnectTLS(TlsFilter):
     """connect_tls(sni=..., ...).to(layout): TLS to a server, the sub-pipeline on the cipher side."""
 
     def __init__(self, config: TlsContext, target: LayoutRef, sni: _PerStream = None,
-                 handshake: Callable[[TlsInfo], object] | None = None, handshake_timeout: float = 10.0) -> None: ...
+                 handshake: Callable[[TlsInfo], object] | None = None, handshake_timeout: float = 10.0,
+                 max_pending_size: int = 1048576) -> None: ...
 
 
 class TlsHelloParser:
@@ -1316,7 +1317,7 @@ class TlsClientHello:
 class HandleTlsClientHello(Filter):
     """handle_tls_client_hello(callback): calls back with the stream's ClientHello, then passes the stream on."""
 
-    def __init__(self, callback: Callable[[TlsClientHello], object]) -> None: ...
+    def __init__(self, callback: Callable[[TlsClientHello], object], max_hello_size: int = 16384) -> None: ...
 
 
 # -- codecs written in Python ------------------------------------------------------------------------------------

@@ -66,42 +66,52 @@ class Agent:
     HTTPS (as connect_tls's options): trusted (CAs the server's chain must lead to: PEM text or file, or a list; the
     system's store by default), verify (True: chain and name are checked; False: nothing; a callable(ok, cert)
     decides), sni (the name asked for and checked; the host by default), certificate (a client certificate and key),
-    alpn, handshake_timeout (10 s). Sessions are resumed on new connections. A server that fails the checks fails
-    the request with RequestError('ProtocolError') saying why, and is logged.
+    alpn, handshake_timeout (10 s); tls, a dict of any other connect_tls options (min_version, ciphersuites, ...),
+    which also makes a 'host:port' without a scheme HTTPS. Sessions are resumed on new connections. A server that
+    fails the checks fails the request with RequestError('ProtocolError') saying why, and is logged.
 
     The Agent can be made at the top of a script; requests are made from code running on pipyx's loop."""
 
     def __init__(self, host, *, connect_timeout=5.0, read_timeout=60.0, idle_timeout=300.0, max_idle=60.0,
                  max_messages=0, timeout=60.0, max_body_size=16 << 20, max_header_size=None, max_header_count=None,
-                 trusted=None, verify=True, sni=None, certificate=None, alpn=None, handshake_timeout=10.0):
+                 trusted=None, verify=True, sni=None, certificate=None, alpn=None, handshake_timeout=10.0,
+                 tls=None):
         from .config import Configuration
         from .program import Program
         if not isinstance(host, str) or not host:
             raise ValueError('Agent: a host as "host:port", not %r' % (host,))
-        tls = host.startswith('https://')
-        if tls:
+        if tls is not None and not isinstance(tls, dict):
+            raise ValueError("Agent: tls is a dict of connect_tls's options, not %r" % (tls,))
+        if host.startswith('https://'):
             host = host[len('https://'):].rstrip('/')
             if not host.rpartition(':')[2].isdigit() or host.endswith(']'):
                 host += ':443'
+            tls = dict(tls or {})
         elif host.startswith('http://'):
             host = host[len('http://'):].rstrip('/')
-        elif trusted is not None or sni is not None or certificate is not None:
+        if tls is None and (trusted is not None or sni is not None or certificate is not None):
             raise ValueError('Agent: trusted, sni and certificate are for https:// hosts, not %s' % host)
+        if tls is not None:
+            explicit = {'trusted': trusted, 'sni': sni, 'certificate': certificate, 'alpn': alpn}
+            tls.update({k: v for k, v in explicit.items() if v is not None})
+            tls.setdefault('verify', verify)
+            tls.setdefault('handshake_timeout', handshake_timeout)
         self.host = host
         self.tls = tls
         self.timeout = timeout
         self.max_body_size = max_body_size
+
         program = Program('<agent>')
         module = program.module_for('<agent %s>' % host)
         self.layout = module.new_layout('agent %s' % host, caller_location())
+
         def connection(p):
             return p.connect(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
                              idle_timeout=idle_timeout)
 
         def session(p):
-            if tls:
-                return p.connect_tls(sni=sni, trusted=trusted, verify=verify, certificate=certificate, alpn=alpn,
-                                     handshake_timeout=handshake_timeout).to(connection)
+            if tls is not None:
+                return p.connect_tls(**tls).to(connection)
             return connection(p)
 
         Configuration(module, self.layout).mux_http(

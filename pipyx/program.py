@@ -34,6 +34,7 @@ class Program:
         self.loading = []            # stack of filenames being executed
         self.namespaces = {}         # export namespace -> Module
         self.hubs = {}               # swap()'s hubs by name
+        self.files = set()           # files filters read while loading (TLS certificates, keys, CAs): --watch's too
 
     def module_for(self, filename):
         if not filename.startswith('<'):

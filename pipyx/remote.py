@@ -19,12 +19,13 @@ import os
 import re
 import shutil
 import socket
-import ssl
 import sys
 import time
 import urllib.parse
 
 from .__version__ import VERSION
+from ._native import TlsContext, TlsError
+from .agent import Agent, RequestError
 from .errors import ScriptError
 from .loader import load_program
 
@@ -49,81 +50,65 @@ class NotFound(Exception):
     """The repo answered 404: nothing published yet (for a codebase) or no such blob."""
 
 
-# -- a small HTTP/1.1 client ------------------------------------------------------------------------------------------
-# asyncio streams rather than urllib in a thread: a long-poll must be cancellable at once when the worker stops, and a
-# blocked executor thread would hold the process up to its timeout on exit.
+# -- the repo's HTTP client -------------------------------------------------------------------------------------------
+# pipyx's own Agent (mux_http over connect, and connect_tls for https): the same HTTP and TLS code as the scripts',
+# on the worker's loop, with keep-alive to the repo. A long poll is cancelled at once when the worker stops.
 
 def tls_context(ca_file=None):
-    """What https:// repo URLs are checked against: the system's CA store, or only the CAs in ca_file (a private
-    CA). The certificate and its host name are always verified: the worker runs whatever code the repo sends."""
-    if not ca_file:
-        return ssl.create_default_context()
+    """connect_tls's options for https:// repo URLs: the system's CA store, or only the CAs in ca_file (a private
+    CA). The certificate and its host name are always verified: the worker runs whatever code the repo sends. An
+    unreadable or empty ca_file is a ValueError now, not a failure at each request."""
+    options = {'verify': True}
+    if ca_file:
+        options['trusted'] = os.path.abspath(ca_file)
     try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ValueError) as e:       # ssl.SSLError is an OSError: not PEM, no certificate in it
-        raise ValueError('cannot load the CA certificates in %s: %s' % (ca_file, getattr(e, 'strerror', None) or e))
+        TlsContext(False, dict(options))
+    except TlsError as e:
+        raise ValueError('cannot load the CA certificates in %s: %s' % (ca_file, e)) if ca_file else e
+    return options
+
+
+_agents = {}
+
+
+def agent_for(url, tls):
+    """The Agent of url's origin, made once per origin and TLS options, so its connections are reused."""
+    u = urllib.parse.urlsplit(url)
+    secure = u.scheme == 'https'
+    host = '%s:%d' % (u.hostname if ':' not in u.hostname else '[%s]' % u.hostname, u.port or (443 if secure else 80))
+    key = (host, secure, repr(sorted((tls or {}).items())) if secure else None)
+    agent = _agents.get(key)
+    if agent is None:
+        options = dict(tls or tls_context()) if secure else None
+        if secure and u.hostname:
+            options.setdefault('sni', u.hostname)
+        # (read_timeout: a long poll is silent for up to the 60 s the repo allows it.)
+        agent = _agents[key] = Agent(host, tls=options, max_body_size=MAX_BODY, timeout=0, read_timeout=90.0)
+    return agent
 
 
 async def http_request(method, url, body=None, headers=None, timeout=10.0, tls=None):
-    """One request on its own connection: (status, body bytes). Raises RepoError on any network failure, a
-    certificate that does not verify included. tls: the SSLContext for https (default: tls_context())."""
+    """One request: (status, body bytes). Raises RepoError on any network failure, a certificate that does not verify
+    included (its reason is in the log line of connect_tls). tls: connect_tls's options for https (default:
+    tls_context())."""
+    u = urllib.parse.urlsplit(url)
+    target = (u.path or '/') + ('?' + u.query if u.query else '')
+    fields = {'host': u.netloc, 'user-agent': 'pipyx/%s' % VERSION}
+    fields.update((k.lower(), v) for k, v in (headers or {}).items())
+    if body is not None or method in ('POST', 'PUT'):
+        fields['content-length'] = str(len(body or b''))
     try:
-        return await asyncio.wait_for(_exchange(method, url, body, headers or {}, tls), timeout)
-    except asyncio.TimeoutError:
-        raise RepoError('%s %s: no answer in %gs' % (method, _origin(url), timeout))
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as e:
-        raise RepoError('%s: %s' % (_origin(url), e.strerror if isinstance(e, OSError) and e.strerror else e))
+        response = await agent_for(url, tls).request(method, target, fields, body, timeout=timeout)
+    except RequestError as e:
+        raise RepoError('%s: %s' % (_origin(url), e))
+    except ValueError as e:
+        raise RepoError('%s: %s' % (_origin(url), e))
+    return response.head.status, response.body.to_bytes()
 
 
 def _origin(url):
     u = urllib.parse.urlsplit(url)
     return '%s://%s' % (u.scheme, u.netloc)
-
-
-async def _exchange(method, url, body, headers, tls):
-    u = urllib.parse.urlsplit(url)
-    secure = u.scheme == 'https'
-    port = u.port or (443 if secure else 80)
-    reader, writer = await asyncio.open_connection(u.hostname, port,
-                                                   ssl=(tls or tls_context()) if secure else None)
-    try:
-        target = (u.path or '/') + ('?' + u.query if u.query else '')
-        lines = ['%s %s HTTP/1.1' % (method, target), 'Host: %s' % u.netloc, 'Connection: close',
-                 'User-Agent: pipyx/%s' % VERSION]
-        lines += ['%s: %s' % kv for kv in headers.items()]
-        if body is not None or method in ('POST', 'PUT'):
-            lines.append('Content-Length: %d' % len(body or b''))
-        writer.write(('\r\n'.join(lines) + '\r\n\r\n').encode('latin-1') + (body or b''))
-        await writer.drain()
-        head = await reader.readuntil(b'\r\n\r\n')
-        status_line, *fields = head.decode('latin-1').split('\r\n')
-        status = int(status_line.split()[1])
-        info = {}
-        for line in fields:
-            if ':' in line:
-                k, v = line.split(':', 1)
-                info[k.strip().lower()] = v.strip()
-        if method == 'HEAD' or status in (204, 304):
-            return status, b''
-        if 'chunked' in info.get('transfer-encoding', '').lower():
-            data = bytearray()
-            while True:
-                size = int((await reader.readuntil(b'\r\n')).split(b';')[0], 16)
-                if size == 0:
-                    break
-                if len(data) + size > MAX_BODY:
-                    raise ValueError('answer too large')
-                data += await reader.readexactly(size)
-                await reader.readexactly(2)
-            return status, bytes(data)
-        if 'content-length' in info:
-            n = int(info['content-length'])
-            if n > MAX_BODY:
-                raise ValueError('answer too large')
-            return status, await reader.readexactly(n)
-        return status, await reader.read(MAX_BODY)
-    finally:
-        writer.close()
 
 
 # -- the repo, reached through one or more URLs -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""--watch: reload the script when a file in its directory changes.
+"""--watch: reload the script when a file in its directory changes, or a file its filters read while loading (the
+certificates and keys accept_tls and connect_tls named, wherever they are).
 
 Polling mtimes keeps this free of platform file-notification APIs; a script directory is small, so walking it twice a
 second costs next to nothing. The reload is the SIGHUP one: the new version is loaded first and only switched to when
@@ -37,18 +38,40 @@ def snapshot(root):
     return found
 
 
+def stat_files(paths):
+    """{path: (mtime_ns, size), or None while it is missing} of each of paths: a file that appears, goes or changes
+    is a change."""
+    found = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            found[path] = None
+        else:
+            found[path] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
 def watcher(root, interval=INTERVAL):
-    """A background task for Worker.run: reloads the worker whenever the snapshot of root changes."""
+    """A background task for Worker.run: reloads the worker whenever the snapshot of root, or of the files the running
+    version read (worker.files: while loading, and at handshakes for a certificate callable), changes. A file that
+    joins worker.files is only noted: being read is no change."""
+    def state(worker):
+        tree = snapshot(root)
+        return tree, stat_files(p for p in list(worker.files) if p not in tree)
+
     async def watch(worker):
         log.info('watching %s for changes', root)
-        last = snapshot(root)
+        last_tree, last_files = state(worker)
         while True:
             await asyncio.sleep(interval)
-            now = snapshot(root)
-            if now == last:
+            tree, files = state(worker)
+            changed = sorted(p for p in set(tree) | set(last_tree) if tree.get(p) != last_tree.get(p))
+            changed += sorted(p for p in last_files if p in files and files[p] != last_files[p])
+            last_tree, last_files = tree, files
+            if not changed:
                 continue
-            changed = sorted(p for p in set(now) | set(last) if now.get(p) != last.get(p))
-            last = now
-            log.info('%s changed: reloading', os.path.relpath(changed[0], root) if changed else root)
+            log.info('%s changed: reloading', os.path.relpath(changed[0], root))
             await worker.reload()
+            last_tree, last_files = state(worker)     # the files of the version now running
     return watch

@@ -200,6 +200,7 @@ class Worker:
         self.loop = None
         self.tasks = None                # the TaskRunner of the version running now
         self.exit_code = 0               # what pipyx.exit(code) asked for
+        self.files = set()               # the running version's Program.files, for --watch
 
     async def run(self, program, background=()):
         """Serves program until SIGTERM/SIGINT. background: coroutine functions (taking this worker) started once the
@@ -329,6 +330,7 @@ class Worker:
             self.tasks.stop()
         runtime.attach(self, program.root)
         self.tasks = TaskRunner(program, loop).start()
+        self.files = program.files      # (the set itself: a certificate callable adds to it at handshakes)
 
     async def open(self, loop, key, layout):
         if len(key) > 2:

@@ -2,7 +2,7 @@
 # offers (ALPN), so that a script can route a TLS stream by name and pass it on untouched. Sans-I/O: bytes in, a
 # state out. The message may come in several records and the records in pieces of any size.
 
-cdef Py_ssize_t HELLO_LIMIT = 16384 + 5       # a ClientHello longer than this is refused
+cdef Py_ssize_t HELLO_LIMIT = 16384           # a ClientHello longer than this (its handshake bytes) is refused
 
 
 cdef class TlsHelloParser:
@@ -53,18 +53,19 @@ cdef class TlsHelloParser:
             self.record += p[i:i + take]
             self.buf += p[i:i + take]
             i += take
-            if len(self.buf) > self.limit:
-                return self.bad('a ClientHello longer than %d bytes' % self.limit)
             if take == need:
                 self.record.clear()             # the next record follows
             if len(self.buf) >= 4:
+                # (The length the message declares is checked first: a longer one is refused by it, whatever came.)
                 if self.buf[0] != 1:
                     return self.bad('the first handshake message is not a ClientHello (type %d)' % self.buf[0])
                 mlen = (self.buf[1] << 16) | (self.buf[2] << 8) | self.buf[3]
                 if mlen + 4 > self.limit:
-                    return self.bad('a ClientHello of %d bytes' % mlen)
+                    return self.bad('a ClientHello of %d bytes, over max_hello_size (%d)' % (mlen + 4, self.limit))
                 if len(self.buf) >= mlen + 4:
                     return self.parse_hello()
+            elif len(self.buf) > self.limit:
+                return self.bad('a ClientHello over max_hello_size (%d)' % self.limit)
         return 0
 
     cdef int parse_hello(self) except -1:

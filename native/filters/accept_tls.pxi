@@ -6,11 +6,13 @@
 cdef class AcceptTLS(TlsFilter):
     """accept_tls(certificate=..., ...).to(layout): TLS from a client, the sub-pipeline on the plain side."""
 
-    def __init__(self, TlsContext config, LayoutRef target, handshake=None, double handshake_timeout=10.0):
+    def __init__(self, TlsContext config, LayoutRef target, handshake=None, double handshake_timeout=10.0,
+                 Py_ssize_t max_hello_size=TLS_HELLO_LIMIT):
         self.config = config
         self.target = target
         self.handshake_cb = handshake
         self.handshake_timeout = handshake_timeout
+        self.max_hello_size = max_hello_size
 
     cdef Filter clone(self):
         cdef AcceptTLS f = AcceptTLS.__new__(AcceptTLS)
@@ -18,6 +20,7 @@ cdef class AcceptTLS(TlsFilter):
         f.target = self.target
         f.handshake_cb = self.handshake_cb
         f.handshake_timeout = self.handshake_timeout
+        f.max_hello_size = self.max_hello_size
         f.plain_sub = True
         return f
 

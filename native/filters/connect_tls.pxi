@@ -9,12 +9,14 @@ import ipaddress as _ipaddress
 cdef class ConnectTLS(TlsFilter):
     """connect_tls(sni=..., ...).to(layout): TLS to a server, the sub-pipeline on the cipher side."""
 
-    def __init__(self, TlsContext config, LayoutRef target, sni=None, handshake=None, double handshake_timeout=10.0):
+    def __init__(self, TlsContext config, LayoutRef target, sni=None, handshake=None, double handshake_timeout=10.0,
+                 Py_ssize_t max_pending_size=TLS_PENDING_LIMIT):
         self.config = config
         self.target = target
         self.sni = sni
         self.handshake_cb = handshake
         self.handshake_timeout = handshake_timeout
+        self.max_pending_size = max_pending_size
 
     cdef Filter clone(self):
         cdef ConnectTLS f = ConnectTLS.__new__(ConnectTLS)
@@ -23,6 +25,7 @@ cdef class ConnectTLS(TlsFilter):
         f.sni = self.sni
         f.handshake_cb = self.handshake_cb
         f.handshake_timeout = self.handshake_timeout
+        f.max_pending_size = self.max_pending_size
         f.plain_sub = False
         return f
 

@@ -4,6 +4,7 @@
 # it, then passes everything on untouched.
 cdef class HandleTlsClientHello(Filter):
     cdef object callback
+    cdef Py_ssize_t max_hello_size       # the largest ClientHello read (its handshake bytes)
     cdef TlsHelloParser parser
     cdef Data held
     cdef bint passing                    # the hello was read (or the stream was refused): no more parsing

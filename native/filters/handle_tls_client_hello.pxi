@@ -18,12 +18,14 @@ class TlsClientHello:
 cdef class HandleTlsClientHello(Filter):
     """handle_tls_client_hello(callback): calls back with the stream's ClientHello, then passes the stream on."""
 
-    def __init__(self, callback):
+    def __init__(self, callback, Py_ssize_t max_hello_size=HELLO_LIMIT):
         self.callback = callback
+        self.max_hello_size = max_hello_size
 
     cdef Filter clone(self):
         cdef HandleTlsClientHello f = HandleTlsClientHello.__new__(HandleTlsClientHello)
         f.callback = self.callback
+        f.max_hello_size = self.max_hello_size
         return f
 
     def describe(self):
@@ -37,7 +39,7 @@ cdef class HandleTlsClientHello(Filter):
         if isinstance(evt, Data):
             d = <Data>evt
             if self.parser is None:
-                self.parser = TlsHelloParser()
+                self.parser = TlsHelloParser(self.max_hello_size)
             p = self.parser
             for c in d.chunks():
                 if p.state == HELLO_MORE:

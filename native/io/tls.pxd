@@ -183,19 +183,28 @@ cdef class TlsFilter(Filter):
     cdef object timer
     cdef list pending                    # plain bytes written before the handshake finished (connect_tls)
     cdef Py_ssize_t pending_size
+    cdef Py_ssize_t max_pending_size     # connect_tls: the limit of pending, beyond which the stream fails
+    cdef Py_ssize_t max_hello_size       # accept_tls: the largest ClientHello taken (its declared length)
+    cdef int hello_seen                  # accept_tls: how many of the first record's 9 header bytes were read
+    cdef unsigned char hello_head[9]     # and those bytes: the record header, then the handshake header
     cdef bint plain_ended                # the plain side ended: close_notify goes out once the handshake is done
     cdef bint established
     cdef bint failed
     cdef int in_cipher                   # feeding cipher bytes: what they cause goes out after, in one piece
     cdef object session_key
     cdef str verify_failure              # a verify callback's or the chain's reason, for the log line
+    cdef str name_failure                # accept_tls: why the SNI name was refused, for the log line
     cdef public object info              # TlsInfo once established
 
     cdef int new_ssl(self) except -1
     cdef int cipher_in(self, Event evt) except -1
+    cdef int check_hello(self, Data d) except -1
     cdef int plain_in(self, Event evt) except -1
     cdef int advance(self) except -1
     cdef int read_records(self) except -1
+    cdef int write_plain(self, const char* p, Py_ssize_t n) except -2
+    cdef int write_buffer(self, object c) except -2
+    cdef int write_file(self, FileChunk f) except -2
     cdef int flush_cipher(self) except -1
     cdef int emit_cipher(self, Event evt) except -1
     cdef int emit_plain(self, Event evt) except -1
@@ -213,6 +222,7 @@ cdef class TlsSubOutput(EventTarget):
     cdef TlsFilter owner
 
     cdef int on_event(self, Event evt) except -1
+    cdef bint takes_file_spans(self)
 
 
 cdef object tls_error_reason()

@@ -179,6 +179,18 @@ cdef class TlsContext:
             ERR_clear_error()
             if not SSL_CTX_set_cipher_list(c, ciphers.encode('ascii')):
                 raise TlsError('%s: ciphers %r: %s' % (side, ciphers, tls_error_reason()))
+        suites = o.get('ciphersuites')
+        if suites:
+            # TLS 1.3 names its suites apart from the cipher list of 1.2 and below; OpenSSL takes any name it
+            # knows of a list and fails only when it knows none, so each name is checked on its own first.
+            if not isinstance(suites, str):
+                suites = ':'.join(suites)
+            for name in suites.split(':'):
+                ERR_clear_error()
+                if not name or not SSL_CTX_set_ciphersuites(c, name.encode('ascii')):
+                    raise TlsError('%s: ciphersuites %r: %r is not a TLS 1.3 cipher suite' % (side, suites, name))
+            ERR_clear_error()
+            SSL_CTX_set_ciphersuites(c, suites.encode('ascii'))
         trusted = o.get('trusted')
         if trusted is not None:
             store = SSL_CTX_get_cert_store(c)
@@ -353,12 +365,12 @@ cdef int tls_servername_cb(SSL* s, int* alert, void* arg) noexcept with gil:
     try:
         t = <TlsContext>f.call(f.config.lookup, sni)
     except Exception as e:
-        f.verify_failure = 'the certificate callback failed for %r' % sni
+        f.name_failure = 'the certificate callback failed for %r' % sni
         report_error(e, f.location)
         alert[0] = SSL_AD_UNRECOGNIZED_NAME
         return SSL_TLSEXT_ERR_ALERT_FATAL
     if t is None:
-        f.verify_failure = 'no certificate for %r' % sni
+        f.name_failure = 'no certificate for %r' % sni
         alert[0] = SSL_AD_UNRECOGNIZED_NAME
         return SSL_TLSEXT_ERR_ALERT_FATAL
     SSL_set_SSL_CTX(s, t.ctx)
@@ -456,6 +468,10 @@ cdef int tls_new_session_cb(SSL* s, SSL_SESSION* sess) noexcept with gil:
 cdef class TlsSubOutput(EventTarget):
     """What a TLS filter's sub-pipeline outputs, handed back to the filter."""
 
+    cdef bint takes_file_spans(self):
+        # accept_tls's plain side reads a file span in pieces itself (write_file) rather than be given its bytes.
+        return self.owner is not None and self.owner.plain_sub
+
     cdef int on_event(self, Event evt) except -1:
         if self.owner is None:
             return 0
@@ -464,7 +480,14 @@ cdef class TlsSubOutput(EventTarget):
         return self.owner.cipher_in(evt)
 
 
+cdef extern from "<unistd.h>" nogil:
+    ssize_t c_pread "pread"(int fd, void* buf, size_t count, off_t offset)
+
+cdef Py_ssize_t TLS_FILE_PIECE = 65536        # a file span is read this much at a time
+cdef size_t TLS_FILE_FLUSH = 256 * 1024       # and its records go out once this many are waiting
+cdef char _file_buf[65536]
 cdef Py_ssize_t TLS_PENDING_LIMIT = 1 << 20   # plain bytes held while the handshake runs, before the stream fails
+cdef Py_ssize_t TLS_HELLO_LIMIT = 16384       # the largest ClientHello accept_tls takes (its declared length)
 cdef object _failure_reported = None          # the reason of the failure whose StreamEnd is going out right now
 
 
@@ -514,6 +537,10 @@ cdef class TlsFilter(Filter):
             if self.ssl == NULL:
                 self.new_ssl()
                 self.arm_handshake_timer()
+            if self.hello_seen < 9 and self.plain_sub:
+                self.check_hello(d)
+                if self.failed:
+                    return 0
             n = d.chunk_count()
             for i in range(n):
                 c = d.chunk_at(i)
@@ -543,6 +570,33 @@ cdef class TlsFilter(Filter):
             return self.emit_plain(StreamEnd(err) if err is not None else STREAM_END_OK)
         return 0
 
+    cdef int check_hello(self, Data d) except -1:
+        # The length a ClientHello declares, read from its first 9 bytes (record header, handshake header) before
+        # OpenSSL buffers any of it: a larger one is refused at once. Anything that is not a handshake record is
+        # left to OpenSSL, whose error says what it is.
+        cdef Py_ssize_t i, j, n, size
+        n = d.chunk_count()
+        for i in range(n):
+            c = d.chunk_at(i)
+            if type(c) is not bytes:
+                c = bytes(c)
+            j = 0
+            while self.hello_seen < 9 and j < PyBytes_GET_SIZE(c):
+                self.hello_head[self.hello_seen] = <unsigned char>(<const char*>PyBytes_AS_STRING(c))[j]
+                self.hello_seen += 1
+                j += 1
+            if self.hello_seen >= 9:
+                break
+        if self.hello_seen < 9 or self.hello_head[0] != 22 or self.hello_head[5] != 1:
+            if self.hello_seen >= 1 and self.hello_head[0] != 22:
+                self.hello_seen = 9          # not TLS: nothing more to check
+            return 0
+        size = (self.hello_head[6] << 16) | (self.hello_head[7] << 8) | self.hello_head[8]
+        if self.max_hello_size > 0 and size + 4 > self.max_hello_size:
+            return self.fail('a ClientHello of %d bytes, over max_hello_size (%d)' % (size + 4, self.max_hello_size),
+                             'ProtocolError')
+        return 0
+
     cdef int advance(self) except -1:
         cdef int r, e
         if not self.established:
@@ -552,7 +606,9 @@ cdef class TlsFilter(Filter):
                 if e == SSL_ERROR_WANT_READ:
                     return 0
                 reason = tls_error_reason()
-                if self.verify_failure is not None:
+                if self.name_failure is not None:
+                    reason = self.name_failure
+                elif self.verify_failure is not None:
                     reason = 'certificate verify failed: %s' % self.verify_failure
                 elif reason == 'http request':
                     reason = 'plain HTTP sent to a TLS port'
@@ -613,19 +669,21 @@ cdef class TlsFilter(Filter):
                     self.pending = []
                 self.pending.append(d)
                 self.pending_size += d.nbytes()
-                if self.pending_size > TLS_PENDING_LIMIT:
-                    return self.fail('more than %d bytes waiting for the handshake' % TLS_PENDING_LIMIT,
-                                     'BufferOverflow')
+                if self.max_pending_size > 0 and self.pending_size > self.max_pending_size:
+                    return self.fail('more than %d bytes waiting for the handshake (max_pending_size)'
+                                     % self.max_pending_size, 'BufferOverflow')
                 return 0
             n = d.chunk_count()
             for i in range(n):
                 c = d.chunk_at(i)
-                if type(c) is not bytes:
-                    c = bytes(c)          # (no file spans: takes_file_spans() says no)
-                if PyBytes_GET_SIZE(c):
-                    r = SSL_write(self.ssl, PyBytes_AS_STRING(c), <int>PyBytes_GET_SIZE(c))
-                    if r <= 0:
-                        return self.fail(tls_error_reason() or 'a record could not be written', 'ProtocolError')
+                if type(c) is bytes:
+                    r = self.write_plain(PyBytes_AS_STRING(c), PyBytes_GET_SIZE(c))
+                elif type(c) is FileChunk:
+                    r = self.write_file(<FileChunk>c)
+                else:
+                    r = self.write_buffer(c)
+                if r < 0:
+                    return 0                     # failed, and said why
             if not self.in_cipher:
                 self.flush_cipher()
         elif isinstance(evt, StreamEnd):
@@ -644,6 +702,68 @@ cdef class TlsFilter(Filter):
             ERR_clear_error()                    # (a peer gone first leaves an error nobody needs)
             self.flush_cipher()
             self.emit_cipher(evt)
+        return 0
+
+    cdef int write_plain(self, const char* p, Py_ssize_t n) except -2:
+        # Straight from the caller's buffer: OpenSSL's encryption is the one copy.
+        cdef int r
+        if n == 0:
+            return 0
+        r = SSL_write(self.ssl, p, <int>n)
+        if r <= 0:
+            self.fail(tls_error_reason() or 'a record could not be written', 'ProtocolError')
+            return -1
+        return 0
+
+    cdef int write_buffer(self, object c) except -2:
+        # A bytearray or a memoryview (a cached file's range): written from its own memory, not copied to bytes.
+        cdef const unsigned char[::1] v
+        try:
+            v = c
+        except (ValueError, TypeError):
+            b = bytes(c)
+            return self.write_plain(PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b))
+        if v.shape[0] == 0:
+            return 0
+        return self.write_plain(<const char*>&v[0], v.shape[0])
+
+    cdef int write_file(self, FileChunk f) except -2:
+        # A file span (serve_files' files above its memory cache): read in pieces into one buffer and encrypted
+        # from there, so no bytes object of the file's size is made. What OpenSSL made of each few pieces goes out
+        # at once (one write per burst would hold the whole file's records).
+        cdef int fd
+        cdef bint opened = False
+        cdef int64_t pos = f.offset, end = f.offset + f.length
+        cdef ssize_t got
+        if f.handle is not None:
+            fd = f.handle.fd
+        else:
+            try:
+                fd = _os.open(f.path, _os.O_RDONLY | getattr(_os, 'O_CLOEXEC', 0))
+            except OSError as e:
+                self.fail('cannot read %s: %s' % (f.path, e.strerror), 'ReadError')
+                return -1
+            opened = True
+        try:
+            while pos < end:
+                with nogil:
+                    got = c_pread(fd, _file_buf, <size_t>min(<int64_t>TLS_FILE_PIECE, end - pos), <off_t>pos)
+                if got < 0 and errno == EINTR:
+                    continue
+                if got <= 0:
+                    self.fail('%s got shorter while it was being sent' % f.path if got == 0
+                              else 'cannot read %s: %s' % (f.path, _os.strerror(errno)), 'ReadError')
+                    return -1
+                pos += got
+                if self.write_plain(_file_buf, got) < 0:
+                    return -1
+                if BIO_ctrl_pending(self.wbio) >= TLS_FILE_FLUSH:
+                    self.flush_cipher()
+                    if self.failed or self.closed:
+                        return -1
+        finally:
+            if opened:
+                c_close(fd)
         return 0
 
     cdef int flush_cipher(self) except -1:

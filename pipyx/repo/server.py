@@ -10,10 +10,9 @@ import argparse
 import asyncio
 import logging
 import os
-import ssl
 import sys
 
-from .._native import Message, ctx
+from .._native import Message, TlsContext, TlsError, ctx
 from ..address import format_address, parse_address
 from ..config import Configuration
 from ..program import Program
@@ -68,8 +67,9 @@ def non_negative(kind):
 
 
 def build_program(api, host, port, max_body_size=DEFAULT_MAX_FILE_SIZE, tls=None, linger_time=None):
-    """The repo server as a pipyx Program: one listener whose requests api.handle answers. tls: an ssl.SSLContext,
-    which the Worker puts on the listening socket, so the pipeline sees plain HTTP. The admin page hangs off api.ui.
+    """The repo server as a pipyx Program: one listener whose requests api.handle answers. tls: (certificate file,
+    key file): the connections go through accept_tls first, as any pipyx script's HTTPS does, and the files are read
+    again on each load (SIGHUP renews the certificate). The admin page hangs off api.ui.
     max_body_size: a larger Content-Length is answered 413 from the head by the HTTP decoder (0: no limit).
     linger_time: listen's, how long what a client still sends is read and dropped once the server has closed the
     connection on it (None: the engine's default).
@@ -80,7 +80,7 @@ def build_program(api, host, port, max_body_size=DEFAULT_MAX_FILE_SIZE, tls=None
     program = Program('<pipyx-repo>')
     module = program.module_for('<pipyx-repo>')
     module.scope.declare({'takes_body': False})       # set from each request's head, read by its branch
-    options = {'ssl': tls} if tls is not None else {}
+    options = {}
     if linger_time is not None:
         options['linger_time'] = linger_time
 
@@ -100,27 +100,33 @@ def build_program(api, host, port, max_body_size=DEFAULT_MAX_FILE_SIZE, tls=None
         # The decoder already holds the body to max_body_size; the collector's own limit would cut it short unsaid.
         p.replace_message(api.handle, size_limit=max_body_size or sys.maxsize)
 
-    (Configuration(module, None).listen(format_address(host, port), **options)
-        .demux_http(max_body_size=max_body_size).to(lambda p: p
+    def serve(p):
+        p.demux_http(max_body_size=max_body_size).to(lambda p: p
             .handle_message_start(on_head)
-            .branch(lambda: ctx.takes_body, gathered, head_only)))
+            .branch(lambda: ctx.takes_body, gathered, head_only))
+
+    listener = Configuration(module, None).listen(format_address(host, port), **options)
+    if tls is not None:
+        listener.accept_tls(certificate=tls, min_version='TLSv1.2', alpn='http/1.1').to(serve)
+    else:
+        serve(listener)
     program.resolve()
     return program
 
 
-def tls_context(cert, key):
-    """The server side of TLS, or None without a certificate. ValueError names what is missing or unreadable."""
+def tls_certificate(cert, key):
+    """(cert, key) as absolute file names for build_program, or None without a certificate. ValueError names what is
+    missing or unreadable, or a key that is not the certificate's."""
     if not cert and not key:
         return None
     if not (cert and key):
         raise ValueError('give both --repo-tls-cert and --repo-tls-key')
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    pair = (os.path.abspath(cert), os.path.abspath(key))
     try:
-        context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as e:
+        TlsContext(True, {'certificate': pair})
+    except TlsError as e:
         raise ValueError('cannot load the TLS certificate %s / key %s: %s' % (cert, key, e))
-    return context
+    return pair
 
 
 def open_store(args):
@@ -198,7 +204,7 @@ def main(argv=None):
         return 2
 
     try:
-        tls = tls_context(args.repo_tls_cert, args.repo_tls_key)
+        tls = tls_certificate(args.repo_tls_cert, args.repo_tls_key)
     except ValueError as e:
         print('pipyx-repo: error: %s' % e, file=sys.stderr)
         return 2

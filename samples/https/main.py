@@ -8,11 +8,19 @@ from pipyx import pipy, ctx
 here = os.path.dirname(os.path.abspath(__file__))
 env = os.environ.get
 
-cert, key = env('CERT'), env('KEY')
+
+def path_of(name):
+    # Files named in the environment are the shell's, relative to where pipyx was started (the filters' own
+    # relative names are the script's directory's).
+    value = env(name)
+    return os.path.abspath(value) if value else value
+
+
+cert, key = path_of('CERT'), path_of('KEY')
 if not cert or not key:
     raise SystemExit('samples/https: set CERT and KEY to the PEM files of the certificate (chain) and its key')
 upstream = env('UPSTREAM')
-client_ca = env('CLIENT_CA')
+client_ca = path_of('CLIENT_CA')
 
 
 def tell_upstream_who(start):
@@ -31,7 +39,7 @@ def site(p):
 def proxy(p):
     def to_upstream(p):
         if env('UPSTREAM_TLS') == '1':
-            ca = env('UPSTREAM_CA')
+            ca = path_of('UPSTREAM_CA')
             return p.connect_tls(trusted=ca, sni=env('UPSTREAM_NAME')).to(lambda p: p.connect(upstream))
         return p.connect(upstream)
     return p.demux_http().to(lambda p: p.handle_message_start(tell_upstream_who).mux_http().to(to_upstream))

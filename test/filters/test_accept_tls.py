@@ -370,6 +370,14 @@ def test_a_bad_certificate_is_a_load_error_naming_what_is_wrong(certs, tmp_path)
 
 # ------------------------------------------------------------------------------------ certificates with a reload
 
+def answer_for(port, name, certs):
+    """The body a new TLS connection asking for name gets, or None when its handshake fails."""
+    try:
+        return tls_get(port, name, certs=certs, timeout=2.0)[1]
+    except (ssl.SSLError, OSError):
+        return None
+
+
 RELOADED = """
 from pipyx import pipy
 pipy().listen({port}).accept_tls(certificate={pair!r}).to(lambda p: p.serve_http('{answer}'))
@@ -390,7 +398,7 @@ def test_a_reload_swaps_the_certificate_and_a_broken_one_keeps_the_running_versi
         assert held.recv(1000).endswith(b'v1')
         path.write_text(RELOADED.format(port=port, pair=certs.files['b'], answer='v2'))
         p.signal(signal.SIGHUP)
-        assert wait_for(lambda: tls_get(port, 'b.example', certs=certs)[1] == b'v2', 5), p.log()
+        assert wait_for(lambda: answer_for(port, 'b.example', certs) == b'v2', 5), p.log()   # (a's until then)
         path.write_text(RELOADED.format(port=port, pair=(certs.files['b']['cert'], certs.files['a']['key']),
                                         answer='v3'))
         p.signal(signal.SIGHUP)
@@ -399,3 +407,205 @@ def test_a_reload_swaps_the_certificate_and_a_broken_one_keeps_the_running_versi
         assert tls_get(port, 'b.example', certs=certs)[1] == b'v2'
         held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
         assert held.recv(1000).endswith(b'v1')                                   # not dropped, its pipeline kept
+
+
+# ---------------------------------------------------------------------------- TLS 1.3 suites and the hello's limit
+
+OPTIONS = """
+from pipyx import pipy, ctx
+F = {files!r}
+pipy().listen({p_suites}).accept_tls(certificate=F['main'], ciphersuites=['TLS_CHACHA20_POLY1305_SHA256']).to(
+    lambda p: p.serve_http(lambda req: ctx.tls.cipher))
+pipy().listen({p_small}).accept_tls(certificate=F['main'], max_hello_size=200).to(lambda p: p.serve_http('small'))
+"""
+
+
+def test_ciphersuites_chooses_the_tls13_suite_and_max_hello_size_refuses_a_longer_hello(certs, run_pipyx):
+    from test.helpers import free_port
+    p_suites, p_small = free_port(), free_port()
+    p = run_pipyx(OPTIONS.format(files=certs.files, p_suites=p_suites, p_small=p_small), port=p_small)
+    status, body, _, version, _ = tls_get(p_suites, certs=certs)
+    assert (status, body, version) == (200, b'TLS_CHACHA20_POLY1305_SHA256', 'TLSv1.3')
+    # The client's ClientHello (over 200 bytes) is refused from its first bytes, with one line naming the option.
+    assert handshake_refused(p_small, certs=certs)
+    assert wait_for(lambda: 'over max_hello_size (200)' in p.log(), 3), p.log()
+    assert p.log().count('over max_hello_size') == 1
+
+
+def test_the_default_hello_limit_refuses_a_hello_declared_over_16_kib(server, certs):
+    mark = len(server.proc.log())
+    got = raw_exchange(server.p_main, b'\x16\x03\x01\x40\x00' + b'\x01\x00\x50\x00' + b'\x00' * 200)
+    assert got[:1] in (b'', b'\x15')
+    lines = log_lines_after(server, mark, 'accept_tls from')
+    assert len(lines) == 1 and 'ClientHello of 20484 bytes, over max_hello_size (16384)' in lines[0], lines
+    assert tls_get(server.p_main, certs=certs)[0] == 200
+
+
+def test_a_bad_ciphersuite_or_limit_is_a_load_error(certs):
+    from pipyx.config import ScriptError
+    from pipyx.testing import layout
+    with pytest.raises(ScriptError, match="'TLS_NOPE' is not a TLS 1.3 cipher suite"):
+        layout(lambda p: p.accept_tls(certificate=certs.files['main'],
+                                      ciphersuites='TLS_AES_128_GCM_SHA256:TLS_NOPE').to(lambda p: p.dummy()))
+    with pytest.raises(ScriptError, match='max_hello_size is a number of bytes'):
+        layout(lambda p: p.accept_tls(certificate=certs.files['main'], max_hello_size=-1).to(lambda p: p.dummy()))
+
+
+WATCHED = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate=({cert!r}, {key!r})).to(lambda p: p.serve_http('hello'))
+"""
+
+
+def copy_pair(pair, cert_path, key_path):
+    for source, target in ((pair['key'], key_path), (pair['cert'], cert_path)):
+        target.write_bytes(open(source, 'rb').read())
+
+
+def test_watch_reloads_when_a_certificate_file_changes_and_a_bad_one_keeps_the_running_version(
+        certs, tmp_path, run_pipyx):
+    from test.helpers import free_port
+    port = free_port()
+    app, keys = tmp_path / 'app', tmp_path / 'keys'          # the certificate lives outside the script's directory
+    app.mkdir()
+    keys.mkdir()
+    cert, key = keys / 'cert.pem', keys / 'key.pem'
+    copy_pair(certs.files['a'], cert, key)
+    (app / 'main.py').write_text(WATCHED.format(port=port, cert=str(cert), key=str(key)))
+    p = run_pipyx(path=app, port=port, args=['--watch'])
+    assert answer_for(port, 'a.example', certs) == b'hello'
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as raw, \
+            certs.client_context().wrap_socket(raw, server_hostname='a.example') as held:
+        held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+        assert held.recv(1000).endswith(b'hello')
+        copy_pair(certs.files['b'], cert, key)
+        assert wait_for(lambda: answer_for(port, 'b.example', certs) == b'hello', 5), p.log()
+        mark = len(p.log())
+        key.write_bytes(open(certs.files['a']['key'], 'rb').read())           # a key of another certificate
+        assert wait_for(lambda: 'does not match' in p.log()[mark:], 5), p.log()
+        assert 'reload failed' in p.log()[mark:]
+        assert answer_for(port, 'b.example', certs) == b'hello'
+        mark = len(p.log())
+        key.unlink()                                                           # the key gone
+        assert wait_for(lambda: 'cannot read %s' % key in p.log()[mark:], 5), p.log()
+        assert answer_for(port, 'b.example', certs) == b'hello'
+        held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')                    # open all along, its pipeline kept
+        assert held.recv(1000).endswith(b'hello')
+
+
+PUBLISHED = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate=('cert.pem', 'key.pem')).to(lambda p: p.serve_http('v{n}'))
+"""
+
+
+def test_a_certificate_published_to_the_repo_reaches_new_connections_and_a_bad_one_is_refused(
+        certs, tmp_path, run_pipyx):
+    from test.helpers import REPO_TOKEN, RepoServer, free_port
+    port = free_port()
+    repo = RepoServer(str(tmp_path / 'repo'), free_port(), token_option=True).ready()
+
+    def publish(n, cert, key):
+        return repo.publish('site', {'main.py': PUBLISHED.format(port=port, n=n), 'cert.pem': open(cert).read(),
+                                     'key.pem': open(key).read()})
+
+    try:
+        publish(1, certs.files['a']['cert'], certs.files['a']['key'])
+        p = run_pipyx(args=['http://127.0.0.1:%d/repo/site/' % repo.port, '--repo-cache', str(tmp_path / 'cache')],
+                      env={'PIPYX_REPO_TOKEN': REPO_TOKEN}, port=port)
+        assert answer_for(port, 'a.example', certs) == b'v1'
+        with socket.create_connection(('127.0.0.1', port), timeout=5) as raw, \
+                certs.client_context().wrap_socket(raw, server_hostname='a.example') as held:
+            held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+            assert held.recv(1000).endswith(b'v1')
+            publish(2, certs.files['b']['cert'], certs.files['b']['key'])
+            assert wait_for(lambda: answer_for(port, 'b.example', certs) == b'v2', 10), p.log()
+            assert answer_for(port, 'a.example', certs) is None                 # b's certificate does not name a.example
+            old_cert, old_key = expired_pair(tmp_path)
+            for n, (cert, key), why in ((3, (certs.files['a']['cert'], certs.files['b']['key']), 'does not match'),
+                                        (4, (old_cert, old_key), 'the certificate has expired')):
+                mark = len(p.log())
+                publish(n, cert, key)
+                assert wait_for(lambda: why in p.log()[mark:], 10), p.log()
+                assert answer_for(port, 'b.example', certs) == b'v2'
+            repo.publish('site', {'main.py': PUBLISHED.format(port=port, n=5).replace("'key.pem'", "'nokey.pem'"),
+                                  'cert.pem': open(certs.files['b']['cert']).read()})      # and no nokey.pem
+            assert wait_for(lambda: 'cannot read' in p.log() and 'nokey.pem' in p.log(), 10), p.log()
+            assert answer_for(port, 'b.example', certs) == b'v2'
+            held.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+            assert held.recv(1000).endswith(b'v1')                 # not dropped: it keeps the version it began on
+    finally:
+        repo.stop()
+
+
+# ------------------------------------------------------------------------------------------- serve_files over TLS
+
+FILES = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate={pair!r}).to(
+    lambda p: p.serve_files({root!r}, max_file_size=4096, cache_header='x-cache'))
+"""
+
+
+def test_serve_files_over_tls_sends_cached_files_and_file_spans_whole(certs, tmp_path, run_pipyx):
+    from test.helpers import free_port
+    root = tmp_path / 'www'
+    root.mkdir()
+    small, big = b'small file\n' * 100, bytes(range(256)) * 3000          # 1.1 KB cached; 768 KB a span of the file
+    (root / 'small.txt').write_bytes(small)
+    (root / 'big.bin').write_bytes(big)
+    port = free_port()
+    run_pipyx(FILES.format(port=port, pair=certs.files['main'], root=str(root)), port=port)
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as raw, \
+            certs.client_context().wrap_socket(raw, server_hostname='localhost') as s:
+        f = s.makefile('rb')
+
+        def fetch(path, extra=b''):
+            s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n' + extra + b'\r\n')
+            status = int(f.readline().split()[1])
+            headers = {}
+            while True:
+                line = f.readline().strip()
+                if not line:
+                    break
+                k, _, v = line.partition(b':')
+                headers[k.strip().lower()] = v.strip()
+            return status, headers, f.read(int(headers[b'content-length']))
+
+        for _ in range(2):                                                    # a miss, then a hit
+            assert fetch(b'/small.txt')[::2] == (200, small)
+        status, headers, body = fetch(b'/big.bin')
+        assert (status, len(body), body == big) == (200, len(big), True)
+        status, headers, body = fetch(b'/big.bin', b'Range: bytes=100000-399999\r\n')
+        assert (status, body == big[100000:400000]) == (206, True)
+        assert fetch(b'/small.txt', b'Range: bytes=10-19\r\n')[::2] == (206, small[10:20])
+
+
+BY_CALLABLE = """
+from pipyx import pipy
+pipy().listen({port}).accept_tls(certificate=lambda name: ({cert!r}, {key!r})).to(lambda p: p.serve_http('hello'))
+"""
+
+
+def test_watch_follows_the_files_a_certificate_callable_named(certs, tmp_path, run_pipyx):
+    from test.helpers import free_port
+    port = free_port()
+    app, keys = tmp_path / 'app', tmp_path / 'keys'
+    app.mkdir()
+    keys.mkdir()
+    cert, key = keys / 'cert.pem', keys / 'key.pem'
+    copy_pair(certs.files['a'], cert, key)
+    (app / 'main.py').write_text(BY_CALLABLE.format(port=port, cert=str(cert), key=str(key)))
+    p = run_pipyx(path=app, port=port, args=['--watch'])
+
+    def names_served():
+        try:
+            return [v for k, v in tls_get(port, 'a.example', certs=certs, timeout=2.0)[2]['subjectAltName']]
+        except (ssl.SSLError, OSError):
+            return None
+
+    assert names_served() == ['a.example']                  # the callable ran: its files are watched from now
+    time.sleep(1.2)
+    assert 'reloading' not in p.log()                       # being read is no change
+    copy_pair(certs.files['main'], cert, key)
+    assert wait_for(lambda: names_served() == ['localhost', '127.0.0.1', 'a.example', 'b.example'], 5), p.log()

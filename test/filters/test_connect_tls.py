@@ -171,3 +171,39 @@ def test_a_refused_or_silent_upstream_is_an_error_response_and_one_log_line(tmp_
         assert wait_for(lambda: 'handshake not finished within 0.5s' in p.log(), 3), p.log()
     finally:
         silent.close()
+
+
+LIMITED = """
+from pipyx import pipy, ctx
+F = {files!r}
+pipy().listen({p_suites}).demux_http().to(lambda p: p.mux_http().to(
+    lambda p: p.connect_tls(trusted=F['ca'], sni='localhost', ciphersuites='TLS_AES_256_GCM_SHA384').to(
+        lambda p: p.connect('127.0.0.1:{p_back}'))))
+pipy().listen({p_back}).accept_tls(certificate=F['main']).to(lambda p: p.serve_http(lambda req: ctx.tls.cipher))
+pipy().listen({p_pending}).connect_tls(trusted=F['ca'], sni='localhost', max_pending_size=1000).to(
+    lambda p: p.connect('127.0.0.1:{silent}', read_timeout=0))
+"""
+
+
+def test_ciphersuites_offers_only_those_and_max_pending_size_bounds_what_waits_for_the_handshake(
+        tmp_path, certs, run_pipyx):
+    import socket
+    from test.helpers import closed_within, free_port
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(8)                                    # accepts, and never answers the ClientHello
+    p_suites, p_back, p_pending = free_port(), free_port(), free_port()
+    p = run_pipyx(LIMITED.format(files=certs.files, p_suites=p_suites, p_back=p_back, p_pending=p_pending,
+                                 silent=silent.getsockname()[1]), port=p_pending)
+    try:
+        r = get(p_suites)
+        assert (r.status, r.body) == (200, b'TLS_AES_256_GCM_SHA384')
+        with socket.create_connection(('127.0.0.1', p_pending), timeout=5) as c:
+            c.sendall(b'x' * 600)
+            assert closed_within(c, 0.5) is None          # under the limit: it waits for the handshake
+            c.sendall(b'x' * 600)
+            assert closed_within(c, 3.0) is not None
+        assert wait_for(lambda: 'more than 1000 bytes waiting for the handshake (max_pending_size)' in p.log(), 3), \
+            p.log()
+    finally:
+        silent.close()

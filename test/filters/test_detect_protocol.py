@@ -3,6 +3,7 @@ are cut, the bytes passing unchanged."""
 import asyncio
 import socket
 import ssl
+import subprocess
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -10,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from pipyx import Data, Message, MessageEnd, MessageStart, StreamEnd
 from pipyx._native import detect_protocol
 from pipyx.testing import pipeline
-from test.helpers import free_port, wait_for
+from test.helpers import free_port, lacks, wait_for
 from test.helpers.streams import feed, split_at, summary, until
 
 PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
@@ -116,3 +117,35 @@ def test_detect_protocol_routes_real_clients(run_pipyx, tmp_path):
     with socket.create_connection(('127.0.0.1', port), timeout=5) as raw:
         with pytest.raises((ssl.SSLError, OSError)):
             ctx.wrap_socket(raw, server_hostname='x')
+
+
+@pytest.mark.skipif(lacks('curl'), reason='curl is not installed')
+def test_tls_and_plain_http_on_one_port_through_accept_tls(run_pipyx, tmp_path):
+    # detect_protocol sends a ClientHello to accept_tls and a request line straight to the HTTP server: curl gets
+    # the same site both ways, told which way it came, on one port.
+    from test.filters.tls_support import Certificates
+    certs = Certificates(tmp_path)
+    port = free_port()
+    run_pipyx('''
+        from pipyx import pipy, ctx
+
+        def site(p):
+            p.serve_http(lambda req: 'tls=%%s path=%%s' %% (ctx.tls and ctx.tls.sni, req.head.path))
+
+        pipy(proto=None).listen(%d).detect_protocol(lambda name: setattr(ctx, 'proto', name)).branch(
+            lambda: ctx.proto == 'TLS', lambda p: p.accept_tls(certificate=%r).to(site),
+            lambda: ctx.proto == 'HTTP', site)
+    ''' % (port, certs.files['main']), port=port)
+
+    def curl(*args):
+        out = subprocess.run(['curl', '-sS', '--http1.1', '--max-time', '10', *args], capture_output=True, timeout=20)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.decode()
+
+    assert curl('http://127.0.0.1:%d/plain' % port) == 'tls=None path=/plain'
+    assert curl('--cacert', certs.files['ca'], '--resolve', 'a.example:%d:127.0.0.1' % port,
+                'https://a.example:%d/secure' % port) == 'tls=a.example path=/secure'
+    # Both on keep-alive connections too: each request of a connection goes the way its connection came.
+    assert curl('http://127.0.0.1:%d/1' % port, 'http://127.0.0.1:%d/2' % port) == 'tls=None path=/1tls=None path=/2'
+    assert curl('--cacert', certs.files['ca'], 'https://localhost:%d/1' % port, 'https://localhost:%d/2' % port) == \
+        'tls=localhost path=/1tls=localhost path=/2'

@@ -84,6 +84,15 @@ def test_a_hello_over_the_limit_is_refused():
     assert p.state == 2 and 'ClientHello' in p.error
 
 
+def test_the_parser_takes_a_hello_up_to_its_limit():
+    from pipyx._native import TlsHelloParser
+    hello = client_hello()
+    size = len(hello) - 5                                  # one record: its payload is the whole message
+    assert TlsHelloParser(size).feed(hello) == 1
+    small = TlsHelloParser(size - 1)
+    assert small.feed(hello) == 2 and 'over max_hello_size (%d)' % (size - 1) in small.error
+
+
 SCRIPT = """
 from pipyx import pipy, ctx
 
@@ -94,6 +103,7 @@ def route(hello):
     ctx.backend = '127.0.0.1:{p_b}' if hello.sni == 'b.example' else '127.0.0.1:{p_a}'
 
 pipy().listen({p_router}).handle_tls_client_hello(route).connect(lambda: ctx.backend)
+pipy().listen({p_small}).handle_tls_client_hello(route, max_hello_size=200).connect(lambda: ctx.backend)
 pipy().listen({p_a}).accept_tls(certificate=F['a']).to(lambda p: p.serve_http(lambda req: 'A:' + ctx.tls.sni))
 pipy().listen({p_b}).accept_tls(certificate=F['b']).to(lambda p: p.serve_http(lambda req: 'B:' + ctx.tls.sni))
 """
@@ -106,7 +116,7 @@ def certs(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def router(tmp_path_factory, certs):
-    s = ScriptOnPorts(tmp_path_factory.mktemp('sni_router'), SCRIPT, ('p_router', 'p_a', 'p_b'), files=certs.files)
+    s = ScriptOnPorts(tmp_path_factory.mktemp('sni_router'), SCRIPT, ('p_router', 'p_small', 'p_a', 'p_b'), files=certs.files)
     yield s
     s.proc.stop()
 
@@ -127,3 +137,13 @@ def test_plain_text_to_the_router_ends_that_stream_with_one_log_line(router, cer
                                   if 'handle_tls_client_hello' in l) or lines, 3.0)
     assert len(lines) == 1 and 'not a TLS handshake' in lines[0]
     assert tls_get(router.p_router, 'a.example', certs=certs)[0] == 200
+
+
+def test_max_hello_size_refuses_a_longer_hello_with_one_log_line(router, certs):
+    from test.filters.tls_support import handshake_refused
+    mark = len(router.proc.log())
+    assert handshake_refused(router.p_small, 'a.example', certs=certs)     # Python's hello is over 200 bytes
+    lines = []
+    wait_for(lambda: lines.extend(l for l in router.proc.log()[mark:].splitlines()
+                                  if 'max_hello_size' in l) or lines, 3.0)
+    assert len(lines) == 1 and 'over max_hello_size (200)' in lines[0], lines

@@ -96,3 +96,36 @@ def test_tls_options_are_checked_at_start(tmp_path, certs):
                      cwd=str(tmp_path))
     assert p.wait(10) == 2 and 'missing.pem' in p.log(), p.log()
     p.stop()
+
+
+def test_sighup_renews_the_repos_certificate_and_a_bad_one_keeps_the_running_one(tmp_path, certs):
+    import shutil
+    import signal
+    from test.helpers.tls import certificates
+    (tmp_path / 'renewed').mkdir()
+    renewed = certificates(str(tmp_path / 'renewed'))          # another CA's: only a client trusting it gets in
+    cert, key = str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem')
+    shutil.copy(certs['cert'], cert)
+    shutil.copy(certs['key'], key)
+    r = RepoServer(tmp_path / 'repo', free_port(), tls={'cert': cert, 'key': key, 'ca': certs['ca']})
+    try:
+        r.ready()
+
+        def status_trusting(ca):
+            try:
+                return request(r.port, '/api/v1/codebases', tls=ssl.create_default_context(cafile=ca))[0]
+            except (ssl.SSLError, OSError):
+                return None
+
+        assert status_trusting(certs['ca']) == 200
+        shutil.copy(renewed['key'], key)
+        shutil.copy(renewed['cert'], cert)
+        r.signal(signal.SIGHUP)
+        assert wait_for(lambda: status_trusting(renewed['ca']) == 200, 10), r.log()
+        shutil.copy(certs['key'], key)                           # the old key: not the new certificate's
+        r.signal(signal.SIGHUP)
+        assert wait_for(lambda: 'reload failed' in r.log(), 10), r.log()
+        assert 'does not match' in r.log()
+        assert status_trusting(renewed['ca']) == 200
+    finally:
+        r.stop()

@@ -99,3 +99,39 @@ def test_a_request_that_gets_no_whole_answer_raises_request_error(client):
                         ('deadline', 'Timeout')]:
         assert client(name) == error, name
         assert client('status')[0] == 404                        # and the agent still works afterwards
+
+
+HTTPS = """
+import json
+from pipyx import pipy, ctx, Message, Agent, RequestError
+
+F = {files!r}
+trusting = Agent('https://127.0.0.1:{tls_port}', tls={{'trusted': F['ca']}})
+by_name = Agent('127.0.0.1:{tls_port}', tls={{'trusted': F['ca'], 'sni': 'a.example'}})
+untrusting = Agent('https://127.0.0.1:{tls_port}', tls={{'trusted': F['other_ca']}})
+
+async def scenario(req):
+    out = []
+    for agent in (trusting, trusting, by_name, untrusting):
+        try:
+            r = await agent.get('/')
+            out.append(r.body.to_str())
+        except RequestError as e:
+            out.append(e.error)
+    return Message(json.dumps(out))
+
+pipy().listen({tls_port}).accept_tls(certificate=F['main']).to(lambda p: p.serve_http(
+    lambda req: '%s %s' % (ctx.tls.sni, ctx.tls.resumed)))
+pipy().listen('127.0.0.1:{port}').serve_http(scenario)
+"""
+
+
+def test_an_https_agent_checks_the_certificate_and_keeps_its_connection(run_pipyx, tmp_path):
+    from test.filters.tls_support import Certificates
+    certs = Certificates(tmp_path)
+    port, tls_port = free_port(), free_port()
+    p = run_pipyx(HTTPS.format(files=certs.files, port=port, tls_port=tls_port), port=port)
+    status, body = get(port, '/', timeout=10)
+    # By address: checked against the certificate's IP names, no SNI; the second request on the same connection.
+    assert (status, json.loads(body)) == (200, ['None False', 'None False', 'a.example False', 'ProtocolError'])
+    assert wait_for(lambda: 'certificate verify failed' in p.log(), 3), p.log()
