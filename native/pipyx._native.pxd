@@ -7,7 +7,8 @@ from cpython.unicode cimport (PyUnicode_Check, PyUnicode_DecodeLatin1, PyUnicode
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.ref cimport PyObject
 from libc.string cimport memchr, memcmp, memcpy
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
+from cpython.bytearray cimport PyByteArray_AS_STRING
 cimport cython
 
 # Every class, declared ahead so that any declaration may name any class.
@@ -47,6 +48,17 @@ cdef class Inbound
 cdef class FileSender
 cdef class ConnectOptions
 cdef class Connect
+cdef class TunnelIdleTimer
+cdef class AcceptHttpTunnel
+cdef class HttpTunnelReturn
+cdef class ConnectHttpTunnel
+cdef class WebSocketHead
+cdef class WebSocketSink
+cdef class WebSocketLog
+cdef class WebSocketReader
+cdef class WsFilterSink
+cdef class DecodeWebSocket
+cdef class EncodeWebSocket
 cdef class CallbackFilter
 cdef class HandleFilter
 cdef class ReplaceFilter
@@ -171,6 +183,7 @@ include "core/heap.pxd"
 include "core/event_buffer.pxd"
 include "codecs/http_parse.pxd"
 include "codecs/http_head.pxd"
+include "codecs/http_upgrade.pxd"
 include "codecs/http_encode.pxd"
 include "codecs/http_response.pxd"
 include "codecs/http_message.pxd"
@@ -180,6 +193,7 @@ include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "codecs/tls_hello.pxd"
+include "codecs/websocket.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -208,6 +222,8 @@ include "filters/serve_http.pxd"
 include "filters/demux_http.pxd"
 include "filters/serve_files.pxd"
 include "filters/mux_http.pxd"
+include "filters/http_tunnel.pxd"
+include "filters/websocket.pxd"
 include "filters/tunnel.pxd"
 include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"

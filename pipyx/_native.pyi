@@ -672,6 +672,8 @@ class HttpDecoder:
 
     head_request: bool
     """Response mode: the response answers a HEAD request (no body)."""
+    connect_request: bool
+    """Response mode: the response answers a CONNECT (a 2xx opens a tunnel)."""
     paused: bool
     """The sink asks to stop; the rest waits."""
     def __init__(self, sink: HttpSink, response_mode: bool, limits: HttpLimits | None = None) -> None: ...
@@ -747,7 +749,7 @@ class DemuxHTTP(HttpServerBase):
     """demux_http(): gives every request its own sub-pipeline, which receives the request message and outputs the
     response message."""
 
-    def __init__(self, target: LayoutRef, limits: HttpLimits | None = None) -> None: ...
+    def __init__(self, target: LayoutRef, limits: HttpLimits | None = None, tunnel_idle_timeout: float = 60.0) -> None: ...
 
 
 class FileAnswerer:
@@ -1130,6 +1132,37 @@ class ConnectSocks(Filter):
                  buffer_limit: int = 1048576) -> None: ...
 
 
+# -- HTTP tunnels (Upgrade, CONNECT) -------------------------------------------------------------------------------
+
+def http_tunnel_target() -> tuple[str, int] | None:
+    """The (host, port) of the CONNECT that accept_http_tunnel is answering, for the stream whose callback is
+    running: `connect(http_tunnel_target)` in accept_http_tunnel's sub-pipeline. None before the request is read."""
+
+
+class TunnelIdleTimer:
+    """Closes a server's tunnel after tunnel_idle_timeout without bytes either way (nginx's proxy_read_timeout)."""
+
+    def fire(self) -> None: ...
+
+
+class AcceptHttpTunnel(Filter):
+    """accept_http_tunnel(on_connect): under demux_http, answers a request for a tunnel, then relays its bytes through
+    the sub-pipeline."""
+
+    def __init__(self, target: LayoutRef, on_connect: Callable[..., Any], by_address: bool) -> None: ...
+
+
+class HttpTunnelReturn(EventTarget):
+    """Takes what connect_http_tunnel's sub-pipeline outputs back to its filter."""
+
+
+class ConnectHttpTunnel(Filter):
+    """connect_http_tunnel(address): a CONNECT through the sub-pipeline (HTTP to a proxy), then the stream's bytes."""
+
+    def __init__(self, target: LayoutRef, address: Any, authorization: Any = None,
+                 buffer_limit: int = 1048576) -> None: ...
+
+
 # -- tunnels -----------------------------------------------------------------------------------------------------
 
 class TunnelOptions:
@@ -1475,3 +1508,65 @@ class ProduceFilter(Filter):
     """produce(callback): outputs what callback() returns, again and again, until it returns None."""
 
     def __init__(self, producer: Callable[[], _Replacement]) -> None: ...
+
+
+# -- WebSocket ---------------------------------------------------------------------------------------------------
+
+class WebSocketHead:
+    """The head of a WebSocket message: opcode (1 text, 2 binary, 8 close, 9 ping, 10 pong), masked (whether the
+    frames were or are to be masked), and for a close message close_code and close_reason."""
+
+    opcode: int
+    masked: bool
+    close_code: int | None
+    close_reason: str
+    def __init__(self, opcode: int = 1, masked: bool = False, close_code: int | None = None,
+                 close_reason: str = '') -> None: ...
+
+
+class WebSocketSink:
+    """Receives what a WebSocketReader reads: a filter's (decode_websocket) or, in tests, a WebSocketLog."""
+
+
+class WebSocketLog(WebSocketSink):
+    """Keeps what it is given: ('message', opcode, masked, payload) and ('error', code, why)."""
+
+    events: list[tuple[Any, ...]]
+    def __init__(self) -> None: ...
+
+
+class WebSocketReader:
+    """Reads the frames of one direction of a WebSocket connection. max_message_size bounds a message (its
+    fragments together; 0: no limit); require_mask 1 refuses unmasked frames (a server reading its client), 0 masked
+    ones (a client reading its server), -1 takes either. A violation is reported once, with the close code the peer
+    is owed, and nothing more is read."""
+
+    def __init__(self, sink: WebSocketSink, max_message_size: int = 1048576, require_mask: int = -1) -> None: ...
+    def feed_bytes(self, data: bytes) -> None:
+        """Reads bytes (from Python: tests, tools)."""
+
+
+def encode_websocket_frame(opcode: int, payload: bytes = b'', fin: bool = True, masked: bool = False) -> bytes:
+    """One WebSocket frame as bytes (tests, tools); a masked one gets a random key."""
+
+
+class WsFilterSink(WebSocketSink):
+    """Turns what a WebSocketReader reads into decode_websocket's output."""
+
+
+class DecodeWebSocket(Filter):
+    """decode_websocket(max_message_size, masked): WebSocket frames in, one message per WebSocket message out
+    (fragments joined; ping, pong and close as messages of their own). A message over max_message_size ends the
+    stream after a close 1009, a protocol error (an unmasked frame when masked is True, reserved bits, ...) after a
+    close 1002; the close goes down the pipeline as a message, for encode_websocket to send."""
+
+    def __init__(self, max_message_size: int = 1048576, masked: bool | None = None) -> None: ...
+
+
+class EncodeWebSocket(Filter):
+    """encode_websocket(masked, fragment_size): each message becomes a WebSocket message, its head's opcode (1 text,
+    2 binary, 8 close, 9 ping, 10 pong; no head: 2) and masked (or this filter's masked for every frame: a client
+    masks). A close with close_code and no body gets the code and reason as its payload. A body longer than
+    fragment_size goes in several frames (0: one)."""
+
+    def __init__(self, masked: bool | None = None, fragment_size: int = 0) -> None: ...

@@ -20,6 +20,7 @@ from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
 from .filters.http_codec import HttpCodecMixin
+from .filters.http_tunnel import HttpTunnelMixin
 from .filters.insert import InsertMixin
 from .filters.link import LinkMixin
 from .filters.loop import LoopMixin
@@ -49,13 +50,14 @@ from .filters.tls import TlsMixin
 from .filters.tunnel import TunnelMixin
 from .filters.use import UseMixin
 from .filters.wait import WaitMixin
+from .filters.websocket import WebSocketMixin
 from .program import Program, current_program, set_program  # noqa: F401  (Program: for tools building one)
 
 
 class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
-        CompressMixin,
+        HttpTunnelMixin, WebSocketMixin, CompressMixin,
         # Connections and tunnels
         ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing

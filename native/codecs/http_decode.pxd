@@ -37,6 +37,7 @@ cdef class HttpDecoder:
     cdef int64_t remaining
     cdef int64_t body_size
     cdef public bint head_request    # response mode: the response answers a HEAD request (no body)
+    cdef public bint connect_request # response mode: the response answers a CONNECT (a 2xx opens a tunnel)
     cdef public bint paused          # the sink asks to stop; the rest waits in `rest`
     cdef object rest
     cdef bint cut                    # decoding stopped with part of a message read, or bytes came after it stopped

@@ -194,7 +194,7 @@ cdef class HttpDecoder:
         if self.response_mode:
             if rs.status < 200 and rs.status != 101:
                 return 0                     # an interim response: the final one follows
-            if rs.status == 101:
+            if rs.status == 101 or (self.connect_request and 200 <= rs.status < 300):
                 self.state = S_TUNNEL
                 self.sink.on_head(h)
                 return 0

@@ -10,9 +10,9 @@ cdef bint bodiless_method(RequestHead h):
         # GET and HEAD without making the method a str.
         return (h.method_end - h.method_start == 3 and memcmp(PyBytes_AS_STRING(h.raw) + h.method_start, b'GET', 3) == 0) or \
             (h.method_end - h.method_start == 4 and memcmp(PyBytes_AS_STRING(h.raw) + h.method_start, b'HEAD', 4) == 0) or \
-            h.method in ('OPTIONS', 'DELETE', 'TRACE')
+            h.method in ('OPTIONS', 'DELETE', 'TRACE', 'CONNECT')
     m = h.method
-    return m == 'GET' or m == 'HEAD' or m == 'OPTIONS' or m == 'DELETE' or m == 'TRACE'
+    return m == 'GET' or m == 'HEAD' or m == 'OPTIONS' or m == 'DELETE' or m == 'TRACE' or m == 'CONNECT'
 
 
 cdef int write_request_head(RequestHead h, int64_t body_len, bint chunked) except -1:
@@ -22,6 +22,10 @@ cdef int write_request_head(RequestHead h, int64_t body_len, bint chunked) excep
     h.write_line()
     h.version = version
     h.write_headers()
+    if h.connection_upgrade or h.raw is None or h.headers_cache is not None:
+        token = upgrade_token(h)
+        if token is not None and token != 'h2c':
+            write_upgrade_fields(h)     # the client asked to switch protocols: the upstream is asked too
     if not (h.has_host if h.headers_untouched() else 'host' in h.headers):
         wb_add(b'host: \r\n', 8)        # HTTP/1.1 needs one; an empty one when the request had none
     if chunked:

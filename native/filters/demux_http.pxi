@@ -4,14 +4,17 @@ cdef class DemuxHTTP(HttpServerBase):
     """demux_http(): gives every request its own sub-pipeline (from .to(...)), which receives the request message
     and outputs the response message."""
 
-    def __init__(self, LayoutRef target, HttpLimits limits=None):
+    def __init__(self, LayoutRef target, HttpLimits limits=None, double tunnel_idle_timeout=60.0):
         self.target = target
         self.limits = limits if limits is not None else DEFAULT_LIMITS
+        self.tunnel_idle_timeout = tunnel_idle_timeout
 
     cdef Filter clone(self):
         cdef DemuxHTTP f = DemuxHTTP.__new__(DemuxHTTP)
         f.target = self.target
         f.limits = self.limits
+        f.tunnels = True                 # Upgrade and CONNECT go to the request's pipeline (http_tunnel.pxi)
+        f.tunnel_idle_timeout = self.tunnel_idle_timeout
         f.setup()
         return f
 

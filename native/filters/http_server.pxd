@@ -9,7 +9,10 @@ cdef class ResponseSlot(ResponseEncoder):
     cdef Pipeline sub
     cdef Data req_body                 # serve_http: the request body being collected
     cdef ResponseSlot next_slot        # the next in its server's queue
+    cdef int tunnel                    # the request asks for a tunnel (a TunnelKind) the answer has not refused
+    cdef bint tunneling                # the answer opened it: raw bytes both ways from here on
 
+    cdef int on_event(self, Event evt) except -1
     cdef int emit(self, object b) except -1
     cdef int body_waiting(self) except -1
     cdef int flush_held(self) except -1
@@ -35,6 +38,11 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef double head_since             # when the first byte of a head still incomplete arrived, or 0
     cdef double arrival_deadline       # when the request being received must have come further, or 0
     cdef object arrival_timer
+    cdef bint tunnels                  # requests for a tunnel (Upgrade, CONNECT) are passed on (demux_http)
+    cdef ResponseSlot tunnel_slot      # the exchange asking for a tunnel or tunneled: the connection is its
+    cdef double tunnel_idle_timeout    # a tunnel with no bytes either way this long is closed (0: never)
+    cdef double tunnel_last            # when bytes last went through the tunnel
+    cdef object tunnel_timer
 
     cdef void setup(self)
     cdef int on_event(self, Event evt) except -1

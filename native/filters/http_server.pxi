@@ -7,6 +7,11 @@ cdef bytes CONTINUE_100 = b'HTTP/1.1 100 Continue\r\n\r\n'
 cdef class ResponseSlot(ResponseEncoder):
     """One request's place in the response order: its encoded response waits for the slots ahead of it."""
 
+    cdef int on_event(self, Event evt) except -1:
+        if self.tunnel:
+            return slot_tunnel_event(self, evt)      # http_tunnel.pxi
+        return ResponseEncoder.on_event(self, evt)
+
     cdef int emit(self, object b) except -1:
         if self.server.ended or self.server.oldest is None:
             return 0                      # the connection is gone
@@ -97,7 +102,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
         # hold the connection for ever. A request that arrives whole in one read costs one test above.
         cdef double t, limit
         cdef int st = self.decoder.state
-        if self.ended or st == S_DEAD:
+        if self.ended or st == S_DEAD or st == S_TUNNEL:   # (a tunnel has its own idle timeout)
             self.arrival_deadline = 0
             return
         if st == S_HEAD:
@@ -174,7 +179,7 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef void drain(self):
         # Answer the requests in flight, then close.
         self.closing = True
-        if self.current is None:
+        if self.current is None and self.tunnel_slot is None:    # (a tunnel runs until one side ends it)
             self.decoder.stop()
         try:
             self.flush()
@@ -188,6 +193,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
         s.head_request = h.is_head_method()
         s.keep_alive = h.keep_alive
         s.need_continue = h.expect_continue and h.version == 11 and (h.content_length > 0 or h.chunked)
+        if self.tunnels:
+            s.tunnel = request_tunnel_kind(h)
         return s
 
     cdef int on_head(self, HttpHead head) except -1:
@@ -222,6 +229,9 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef int on_body(self, object chunk) except -1:
         if self.current is not None:
             return self.request_body(self.current, chunk)
+        if self.tunnel_slot is not None:
+            self.tunnel_last = now()
+            return self.request_body(self.tunnel_slot, chunk)
         return 0
 
     cdef int on_end(self) except -1:
@@ -229,6 +239,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if s is not None:
             self.current = None
             s.request_done = True
+            if s.tunnel:
+                tunnel_request_ended(self, s)            # http_tunnel.pxi
             return self.request_end(s)
         return 0
 
@@ -308,6 +320,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
             self.ended = True
             self.output(StreamEnd(error))
             return 0
+        if self.tunnel_slot is not None and tunnel_input_ended(self):     # http_tunnel.pxi
+            return 0
         if self.current is not None and not self.current.request_done:
             # The client stopped sending mid-body: the request can never be whole. Answered 400 (unless its
             # answer has begun) and the connection closes, as nginx does, instead of waiting for a timeout.
@@ -319,6 +333,9 @@ cdef class HttpServerBase(HttpDecodingFilter):
 
     cdef void shutdown(self):
         self.ended = True
+        if self.tunnel_timer is not None:
+            self.tunnel_timer.cancel()
+            self.tunnel_timer = None
         if self.arrival_timer is not None:
             self.arrival_timer.cancel()
             self.arrival_timer = None

@@ -49,6 +49,7 @@ cdef class HttpClientSession(HttpDecodingFilter):
     cdef bint closed
     cdef bint got_response             # some of the current response has arrived
     cdef bint reusable
+    cdef bint tunnel                   # the upstream agreed to a tunnel: raw bytes both ways, never pooled again
 
     cdef int on_event(self, Event evt) except -1
     cdef int on_bytes(self, object b) except -1
@@ -72,6 +73,7 @@ cdef class MuxHTTP(Filter):
     cdef bint response_done
     cdef bint retried
     cdef bint finished
+    cdef bint tunnel                   # the response opened a tunnel: the stream's bytes go to the session as they are
 
     cdef Filter clone(self)
     cdef object session_key(self)

@@ -129,9 +129,21 @@ cdef class HttpClientSession(HttpDecodingFilter):
         return 0
 
     cdef int on_head(self, HttpHead head) except -1:
+        cdef MuxHTTP u = self.user
         self.reusable = head.keep_alive
-        if self.user is not None:
-            return self.user.output(new_start(head))
+        if u is not None and self.decoder.state == S_TUNNEL:
+            # 101 to an Upgrade, 2xx to a CONNECT: the session is the client's stream's for good. The answer is a
+            # whole message; the tunnel's bytes follow it.
+            self.tunnel = True
+            self.reusable = False
+            u.tunnel = True
+            u.response_done = True
+            if self.peer is not None:
+                self.peer.expect_reply(False)     # silence in a tunnel is no late answer
+            u.output(new_start(head))
+            return u.output(new_end())
+        if u is not None:
+            return u.output(new_start(head))
         return 0
 
     cdef int on_body(self, object chunk) except -1:
@@ -260,6 +272,7 @@ cdef class MuxHTTP(Filter):
             self.encoder.start((<MessageStart>evt).head)
             self.request = <RequestHead>self.encoder.head
             self.session.decoder.head_request = self.request.is_head_method()
+            self.session.decoder.connect_request = is_connect_method(self.request)
             if self.session.peer is not None:
                 self.session.peer.expect_reply(True)
             return 0
@@ -268,6 +281,10 @@ cdef class MuxHTTP(Filter):
                 # The request ended before it was sent (an error upstream of here): pass the end on.
                 self.finished = True
                 return self.output(evt)
+            return 0
+        if self.tunnel:
+            if isinstance(evt, Data) or isinstance(evt, StreamEnd):
+                return self.session.stream.on_event(evt)    # a StreamEnd half-closes; the upstream's end ends it
             return 0
         if isinstance(evt, Data):
             self.encoder.data(<Data>evt)
@@ -317,6 +334,9 @@ cdef class MuxHTTP(Filter):
             return 0
         self.session = None
         s.pool.active -= 1
+        if self.tunnel:
+            self.finished = True          # the far end of the tunnel has ended it
+            return self.output(StreamEnd(error))
         if self.may_retry(s, error):
             self.retried = True
             whole = self.encoder.whole
