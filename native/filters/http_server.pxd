@@ -35,6 +35,9 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef double head_since             # when the first byte of a head still incomplete arrived, or 0
     cdef double arrival_deadline       # when the request being received must have come further, or 0
     cdef object arrival_timer
+    cdef Http2ServerConn h2            # once the connection turned out to speak HTTP/2 (http2_server.pxi)
+    cdef bytes h2_sniffed              # first bytes that may still be the HTTP/2 preface
+    cdef bint h2_checked               # the first bytes have decided between HTTP/1 and HTTP/2
 
     cdef void setup(self)
     cdef int on_event(self, Event evt) except -1
