@@ -170,6 +170,15 @@ cdef class AcceptTLS
 cdef class ConnectTLS
 cdef class TlsHelloParser
 cdef class HandleTlsClientHello
+cdef class HpackDecoder
+cdef class HpackEncoder
+cdef class Http2FrameSink
+cdef class Http2FrameLog
+cdef class Http2FrameReader
+cdef class Http2Options
+cdef class Http2Stream
+cdef class Http2StreamGate
+cdef class Http2ServerConn
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -194,6 +203,8 @@ include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "codecs/tls_hello.pxd"
 include "codecs/websocket.pxd"
+include "codecs/hpack.pxd"
+include "codecs/http2_frame.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -220,6 +231,7 @@ include "filters/http_codec.pxd"
 include "filters/http_server.pxd"
 include "filters/serve_http.pxd"
 include "filters/demux_http.pxd"
+include "filters/http2_server.pxd"
 include "filters/serve_files.pxd"
 include "filters/mux_http.pxd"
 include "filters/http_tunnel.pxd"

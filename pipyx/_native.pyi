@@ -226,8 +226,11 @@ class HttpLimits:
     """A server's: seconds from a head's first byte to its end (408 after; 0: none)."""
     body_timeout: float
     """A server's: the longest pause in a request body, in seconds (408 after; 0: none)."""
+    http2: Http2Options | None
+    """A server's HTTP/2 options (None: the defaults)."""
     def __init__(self, max_header_size: int = 16384, max_header_count: int = 100, max_line_size: int = 8192,
-                 max_body_size: int = 67108864, header_timeout: float = 60.0, body_timeout: float = 60.0) -> None: ...
+                 max_body_size: int = 67108864, header_timeout: float = 60.0, body_timeout: float = 60.0,
+                 http2: Http2Options | None = None) -> None: ...
 
 
 # -- context -----------------------------------------------------------------------------------------------------
@@ -1531,6 +1534,60 @@ class WebSocketSink:
 class WebSocketLog(WebSocketSink):
     """Keeps what it is given: ('message', opcode, masked, payload) and ('error', code, why)."""
 
+
+# -- HTTP/2 ------------------------------------------------------------------------------------------------------
+
+class HpackError(ValueError):
+    """A header block that cannot be decoded, or a string in it over the limit: a compression error, after which the
+    decoder's table is in no known state (the HTTP/2 connection must end)."""
+
+
+class HpackListTooLarge(HpackError):
+    """A header list over max_header_list_size. The whole block was decoded first, so the table is still in step
+    and only the message it belongs to need be refused."""
+
+
+class HpackDecoder:
+    """Decodes header blocks (RFC 7541) into lists of (name, value) bytes pairs. The peer's dynamic table lives here
+    from block to block, so blocks must be decoded in the order they came. Anything malformed or over a limit raises
+    HpackError; after one, the table is in no known state and the connection must end."""
+
+    max_header_list_size: int
+    max_string: int
+    def __init__(self, max_table_size: int = 4096, max_header_list_size: int = 65536,
+                 max_string: int = 65536) -> None: ...
+    @property
+    def table_size(self) -> int: ...
+    def decode(self, block: bytes) -> list[tuple[bytes, bytes]]: ...
+    def set_allowed_table_size(self, n: int) -> None:
+        """What our SETTINGS_HEADER_TABLE_SIZE allows the peer's encoder to use from now on."""
+
+
+class HpackEncoder:
+    """Encodes header lists into blocks (RFC 7541). Fields that repeat from message to message (method, scheme,
+    content-type, server, ...) go into the dynamic table and cost a byte or two next time; fields whose values change
+    every time (path, content-length, date, ...) are sent literally without filling the table; secrets
+    (authorization, set-cookie, and any field given as (name, value, True)) are sent never-indexed. A string goes
+    Huffman-coded when that is shorter."""
+
+    max_size: int
+    def __init__(self, max_table_size: int = 4096) -> None: ...
+    def set_max_table_size(self, n: int) -> None:
+        """The peer's SETTINGS_HEADER_TABLE_SIZE: the table shrinks (or may grow) to it, and the next block says so."""
+    def encode(self, headers: Any) -> bytes:
+        """headers: (name, value) or (name, value, sensitive) items, names and values bytes or str."""
+
+
+class Http2FrameSink:
+    """What an Http2FrameReader reports. A frame error is a connection error: the reader stops after it."""
+
+
+class Http2FrameLog(Http2FrameSink):
+    """Records every report as a tuple: ('data', stream, data, end_stream, flow_len), ('headers', stream, block,
+    end_stream, depends_on), ('priority', stream, depends_on), ('rst_stream', stream, code), ('settings', ack,
+    pairs), ('push_promise', stream, promised, block), ('ping', ack, opaque), ('goaway', last_stream, code, debug),
+    ('window_update', stream, increment), ('error', code, reason)."""
+
     events: list[tuple[Any, ...]]
     def __init__(self) -> None: ...
 
@@ -1570,3 +1627,82 @@ class EncodeWebSocket(Filter):
     fragment_size goes in several frames (0: one)."""
 
     def __init__(self, masked: bool | None = None, fragment_size: int = 0) -> None: ...
+
+
+class Http2FrameReader:
+    """Reads frames from bytes split anywhere (after the connection preface) and reports them to its sink.
+    max_frame_size is our SETTINGS_MAX_FRAME_SIZE: a longer frame is a FRAME_SIZE_ERROR. A header block over
+    max_header_block bytes, or split over more than max_continuations CONTINUATION frames, is refused with
+    ENHANCE_YOUR_CALM (a CONTINUATION flood)."""
+
+    max_frame_size: int
+    max_header_block: int
+    max_continuations: int
+    dead: bool
+    def __init__(self, sink: Http2FrameSink, max_frame_size: int = 16384, max_header_block: int = 65536,
+                 max_continuations: int = 64) -> None: ...
+    def feed(self, b: bytes) -> int: ...
+
+
+class Http2Frames:
+    """The frame writers, for tests and tools: each returns a frame (or a header block's frames) as bytes."""
+
+    @staticmethod
+    def data(stream: int, payload: bytes, end_stream: bool = False) -> bytes: ...
+    @staticmethod
+    def headers(stream: int, block: bytes, end_stream: bool = False, max_frame_size: int = 16384) -> bytes: ...
+    @staticmethod
+    def priority(stream: int, depends_on: int, weight: int = 16, exclusive: bool = False) -> bytes: ...
+    @staticmethod
+    def rst_stream(stream: int, code: int) -> bytes: ...
+    @staticmethod
+    def settings(pairs: Any = (), ack: bool = False) -> bytes: ...
+    @staticmethod
+    def push_promise(stream: int, promised: int, block: bytes) -> bytes: ...
+    @staticmethod
+    def ping(opaque: bytes, ack: bool = False) -> bytes: ...
+    @staticmethod
+    def goaway(last_stream: int, code: int, debug: bytes = b'') -> bytes: ...
+    @staticmethod
+    def window_update(stream: int, increment: int) -> bytes: ...
+
+
+class Http2Options:
+    """The HTTP/2 side of serve_http and demux_http (serve_http(..., http2={...})): enabled (True: a connection that
+    starts with the HTTP/2 preface speaks HTTP/2), max_concurrent_streams (100: more are refused with
+    REFUSED_STREAM), initial_window_size (65535: what a stream may send before the script has taken it in),
+    connection_window_size (1 MiB: the same for all streams together), max_frame_size (16384),
+    max_header_list_size (65536: a request over it is answered 431), header_table_size (4096: the HPACK table the
+    client may use), max_continuations (64: a header block in more CONTINUATION frames ends the connection with
+    ENHANCE_YOUR_CALM), max_resets and reset_interval (200 streams reset by the client within 1 s end the connection
+    with ENHANCE_YOUR_CALM), max_pending (65536: response bytes a stream holds for a client that gives no window
+    before what produces them is paused)."""
+
+    enabled: bool
+    max_concurrent_streams: int
+    initial_window_size: int
+    connection_window_size: int
+    max_frame_size: int
+    max_header_list_size: int
+    header_table_size: int
+    max_continuations: int
+    max_resets: int
+    reset_interval: float
+    max_pending: int
+    def __init__(self, enabled: bool = True, max_concurrent_streams: int = 100, initial_window_size: int = 65535,
+                 connection_window_size: int = 1048576, max_frame_size: int = 16384,
+                 max_header_list_size: int = 65536, header_table_size: int = 4096, max_continuations: int = 64,
+                 max_resets: int = 200, reset_interval: float = 1.0, max_pending: int = 65536) -> None: ...
+
+
+class Http2StreamGate(Endpoint):
+    """A stream's part in flow control (docs/design.md): congested while its response waits for the client's window;
+    paused, by withholding credit, while what it delivered is congested."""
+
+
+class Http2Stream(ResponseSlot):
+    """One request of an HTTP/2 connection, and the encoder of its response into frames."""
+
+
+class Http2ServerConn(Http2FrameSink):
+    """The server side of one HTTP/2 connection: frames in, requests to its server filter; responses to frames."""

@@ -8,6 +8,7 @@ cdef class HttpLimits:
     cdef public int64_t max_body_size        # 0: no limit
     cdef public double header_timeout        # a server's: from a head's first byte to its end (0: none)
     cdef public double body_timeout          # a server's: the longest pause in a request body (0: none)
+    cdef public Http2Options http2           # a server's HTTP/2 options (None: the defaults)
 
 
 cdef bint name_is(const char* p, Py_ssize_t n, const char* lower, Py_ssize_t ln) noexcept

@@ -8,7 +8,8 @@ cdef class HttpLimits:
     whose body pauses for longer than body_timeout (seconds; 0: no limit)."""
 
     def __init__(self, max_header_size=16384, max_header_count=100, max_line_size=8192, max_body_size=64 * 1024 * 1024,
-                 header_timeout=60.0, body_timeout=60.0):
+                 header_timeout=60.0, body_timeout=60.0, Http2Options http2=None):
+        self.http2 = http2
         self.max_header_size = max_header_size
         self.max_header_count = max_header_count
         self.max_line_size = max_line_size

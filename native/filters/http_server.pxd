@@ -43,6 +43,9 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef double tunnel_idle_timeout    # a tunnel with no bytes either way this long is closed (0: never)
     cdef double tunnel_last            # when bytes last went through the tunnel
     cdef object tunnel_timer
+    cdef Http2ServerConn h2            # once the connection turned out to speak HTTP/2 (http2_server.pxi)
+    cdef bytes h2_sniffed              # first bytes that may still be the HTTP/2 preface
+    cdef bint h2_checked               # the first bytes have decided between HTTP/1 and HTTP/2
 
     cdef void setup(self)
     cdef int on_event(self, Event evt) except -1

@@ -63,12 +63,18 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if self.ended:
             return 0
         if isinstance(evt, Data):
+            if not self.h2_checked or self.h2 is not None:
+                for i in range((<Data>evt).chunk_count()):
+                    self.on_bytes((<Data>evt).chunk_at(i))
+                return 0
             self.batching += 1
             try:
                 for i in range((<Data>evt).chunk_count()):
                     self.decoder.feed((<Data>evt).chunk_at(i))
             finally:
                 self.batching -= 1
+            if self.h2 is not None:
+                return http2_upgraded(self)
             if not self.decoder.idle() or self.arrival_deadline != 0:
                 self.watch_arrival()
             return self.flush()
@@ -86,11 +92,15 @@ cdef class HttpServerBase(HttpDecodingFilter):
     cdef int on_bytes(self, object b) except -1:
         if self.ended:
             return 0
+        if (not self.h2_checked or self.h2 is not None) and http2_route(self, b):
+            return 0
         self.batching += 1
         try:
             self.decoder.feed(b)
         finally:
             self.batching -= 1
+        if self.h2 is not None:
+            return http2_upgraded(self)       # Upgrade: h2c: what came after the request is HTTP/2
         if not self.decoder.idle() or self.arrival_deadline != 0:
             self.watch_arrival()
         return self.flush()
@@ -143,12 +153,13 @@ cdef class HttpServerBase(HttpDecodingFilter):
             report_error(e, self.location)
 
     cdef bint busy(self):
-        return self.oldest is not None
+        return self.oldest is not None or (self.h2 is not None and bool(self.h2.streams))
 
     cdef bint input_unread(self):
         # A connection closed between requests (keep-alive ending, Connection: close, a drain) has nothing more
         # coming; one closed on a refused or half-read request may, as nginx's lingering_close heuristics judge.
-        return self.current is not None or self.decoder.mid_message()
+        # HTTP/2: the client may have frames in flight when the connection ends.
+        return self.current is not None or self.decoder.mid_message() or self.h2 is not None
 
     cdef int write(self, object b) except -1:
         if type(b) is FileChunk and not self.next.takes_file_spans():
@@ -178,6 +189,9 @@ cdef class HttpServerBase(HttpDecodingFilter):
 
     cdef void drain(self):
         # Answer the requests in flight, then close.
+        if self.h2 is not None:
+            self.h2.drain()
+            return
         self.closing = True
         if self.current is None and self.tunnel_slot is None:    # (a tunnel runs until one side ends it)
             self.decoder.stop()
@@ -202,6 +216,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
         cdef ResponseSlot s
         if self.closing:
             self.decoder.stop()
+            return 0
+        if h.connection_upgrade and http2_upgrade(self, h):
             return 0
         if self.oldest is None and self.answer_now(h):
             return 0
@@ -314,6 +330,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
 
     cdef int on_input_end(self, object error) except -1:
         self.input_ended = True
+        if self.h2 is not None:
+            return self.h2.input_end(error)
         if error is not None:
             # The client is gone: nothing more can be written.
             self.shutdown()
@@ -336,6 +354,8 @@ cdef class HttpServerBase(HttpDecodingFilter):
         if self.tunnel_timer is not None:
             self.tunnel_timer.cancel()
             self.tunnel_timer = None
+        if self.h2 is not None:
+            self.h2.abort_all('ConnectionReset')
         if self.arrival_timer is not None:
             self.arrival_timer.cancel()
             self.arrival_timer = None

@@ -57,7 +57,7 @@ cdef class ServeHTTP(HttpServerBase):
         return True
 
     cdef int request_start(self, ResponseSlot s) except -1:
-        if self.canned is not None:
+        if self.canned is not None and type(s) is ResponseSlot:
             s.started = True
             s.done = True
             s.emit(self.canned_response(s.keep_alive, s.req.version, s.head_request))
@@ -72,8 +72,10 @@ cdef class ServeHTTP(HttpServerBase):
 
     cdef int request_end(self, ResponseSlot s) except -1:
         cdef Message m
-        if self.canned is not None or s.done:
+        if s.done:
             return 0
+        if self.canned is not None:
+            return s.respond(self.handler)      # an HTTP/2 stream: the constant Message is encoded into frames
         m = Message.__new__(Message)
         m.head = s.req
         m.body = s.req_body
