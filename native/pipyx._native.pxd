@@ -153,6 +153,21 @@ cdef class AcceptTLS
 cdef class ConnectTLS
 cdef class TlsHelloParser
 cdef class HandleTlsClientHello
+cdef class MultipartSink
+cdef class MultipartLog
+cdef class PartHead
+cdef class MultipartParser
+cdef class MultipartParts
+cdef class DecodeMultipart
+cdef class FastCgiRecordReader
+cdef class FastCgiClientOptions
+cdef class FastCgiPool
+cdef class MuxFastCgiShared
+cdef class FastCgiSession
+cdef class MuxFastCGI
+cdef class FastCgiRequestHead
+cdef class FastCgiServerRequest
+cdef class DemuxFastCGI
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -175,6 +190,8 @@ include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "codecs/tls_hello.pxd"
+include "codecs/multipart.pxd"
+include "codecs/fastcgi.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -227,3 +244,6 @@ include "filters/throttle_quota.pxd"
 include "filters/accept_tls.pxd"
 include "filters/connect_tls.pxd"
 include "filters/handle_tls_client_hello.pxd"
+include "filters/decode_multipart.pxd"
+include "filters/mux_fastcgi.pxd"
+include "filters/demux_fastcgi.pxd"
