@@ -1494,7 +1494,8 @@ class MultipartParser:
 
 
 class MultipartParts(MultipartSink):
-    """Gives a parser's parts to decode_multipart's output."""
+    """Gives a parser's parts to decode_multipart's output; a part that is itself multipart (multipart/mixed inside
+    a form) is split in turn, up to MAX_MULTIPART_DEPTH deep, and its parts go out in its place."""
 
 
 class DecodeMultipart(Filter):

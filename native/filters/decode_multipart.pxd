@@ -3,6 +3,8 @@
 # Gives a MultipartParser's parts to the filter's output as messages.
 cdef class MultipartParts(MultipartSink):
     cdef DecodeMultipart owner
+    cdef int depth                       # 0 for the message's own parts
+    cdef MultipartParser child           # the part being read is itself multipart: its parts go out instead
 
     cdef int on_part_head(self, PartHead head) except -1
     cdef int on_part_body(self, bytes chunk) except -1

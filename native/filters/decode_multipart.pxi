@@ -3,20 +3,48 @@
 # passes as it is.
 
 
+# A part inside a part inside a form...: how deep parts are split before one is passed whole.
+cdef int MAX_MULTIPART_DEPTH = 4
+
+
 cdef class MultipartParts(MultipartSink):
-    """Gives a parser's parts to decode_multipart's output."""
+    """Gives a parser's parts to decode_multipart's output; a part that is itself multipart (multipart/mixed inside
+    a form) is split in turn, up to MAX_MULTIPART_DEPTH deep, and its parts go out in its place."""
 
     cdef int on_part_head(self, PartHead head) except -1:
+        cdef MultipartParts inner
+        if self.owner.failed:
+            return 0
+        if self.depth < MAX_MULTIPART_DEPTH:
+            boundary = multipart_boundary(head.content_type)
+            if boundary is not None:
+                inner = MultipartParts.__new__(MultipartParts)
+                inner.owner = self.owner
+                inner.depth = self.depth + 1
+                self.child = MultipartParser(inner, boundary, self.owner.max_header_size)
+                return 0
         return self.owner.output(new_start(head))
 
     cdef int on_part_body(self, bytes chunk) except -1:
+        if self.owner.failed:
+            return 0
+        c = self.child
+        if c is not None:
+            return (<MultipartParser>c).feed(chunk)
         return self.owner.output(Data.wrap(chunk))
 
     cdef int on_part_end(self) except -1:
+        if self.owner.failed:
+            return 0
+        if self.child is not None:
+            c, self.child = self.child, None
+            return (<MultipartParser>c).finish()
         return self.owner.output(new_end())
 
     cdef int on_error(self, str reason) except -1:
-        return self.owner.fail(reason)
+        if self.owner.failed:
+            return 0
+        return self.owner.fail(reason if self.depth == 0 else 'in a nested multipart part: ' + reason)
 
 
 cdef object head_content_type(object head):
@@ -54,6 +82,7 @@ cdef class DecodeMultipart(Filter):
     cdef int on_event(self, Event evt) except -1:
         cdef Data d
         cdef Py_ssize_t i
+        cdef MultipartParser parser
         if self.failed:
             return 0
         if isinstance(evt, MessageStart):
@@ -63,6 +92,7 @@ cdef class DecodeMultipart(Filter):
                     if self.parts is None:
                         self.parts = MultipartParts.__new__(MultipartParts)
                         self.parts.owner = self
+                    self.parts.child = None
                     self.parser = MultipartParser(self.parts, boundary, self.max_header_size)
                     return 0
             return self.output(evt)
@@ -71,9 +101,11 @@ cdef class DecodeMultipart(Filter):
                 self.parts = None
             return self.output(evt)
         if isinstance(evt, Data):
+            # (Held in a local: a bad body lets go of self.parser while its feed() is still running.)
+            parser = self.parser
             d = <Data>evt
             for i in range(d.chunk_count()):
-                self.parser.feed(d.chunk_at(i))
+                parser.feed(d.chunk_at(i))
                 if self.failed:
                     return 0
             return 0

@@ -13,7 +13,9 @@ class DecodeMultipartMixin(PipelineBuilder):
         from them, `name` and `filename` (of Content-Disposition; filename is None for a field that is not a file)
         and `content_type`. A part's body streams in the pieces it came in: only a delimiter's length is held back,
         so parts of any size pass with bounded memory. The message's own end is not output (the parts end
-        themselves); the preamble and epilogue are dropped. Any other message passes as it is.
+        themselves); the preamble and epilogue are dropped. A part that is itself multipart (multipart/mixed inside a
+        form) is split in turn, up to 4 levels deep, its parts output in its place. Any other message passes as it
+        is.
 
         A part header block of over max_header_size bytes, a header line without a colon, or a body that ends before
         its closing boundary ends the stream with ProtocolError (logged with this line); other streams are not

@@ -118,3 +118,28 @@ def test_curl_uploads_are_split_into_their_parts(tmp_path, run_pipyx):
         'part name=upload filename=big.bin type=application/x-test size=%d md5=%s' % (
             len(data), hashlib.md5(data).hexdigest()),
     ]
+
+
+def test_a_part_that_is_itself_multipart_is_split_in_turn():
+    inner = (b'--in\r\nContent-Disposition: file; filename="1.txt"\r\n\r\nfirst\r\n'
+             b'--in\r\nContent-Disposition: file; filename="2.txt"\r\n\r\nsecond\r\n--in--')
+    body = (b'--XX\r\nContent-Disposition: form-data; name="a"\r\n\r\none\r\n'
+            b'--XX\r\nContent-Disposition: form-data; name="files"\r\nContent-Type: multipart/mixed; boundary=in\r\n'
+            b'\r\n' + inner + b'\r\n--XX--')
+    p, c = pipeline(lambda p: p.decode_multipart())
+    feed(p, [MessageStart({'headers': {'content-type': 'multipart/form-data; boundary=XX'}}), Data(body), MessageEnd(),
+             StreamEnd()])
+    assert summary(c.events, part) == [
+        ('start', ('a', None, None)), ('data', b'one'), ('end', None),
+        ('start', (None, '1.txt', None)), ('data', b'first'), ('end', None),
+        ('start', (None, '2.txt', None)), ('data', b'second'), ('end', None),
+        ('stream_end', None)]
+
+
+def test_a_nested_part_cut_short_ends_the_stream():
+    body = (b'--XX\r\nContent-Type: multipart/mixed; boundary=in\r\n\r\n--in\r\n\r\nfirst\r\n--XX--')
+    p, c = pipeline(lambda p: p.decode_multipart())
+    feed(p, [MessageStart({'headers': {'content-type': 'multipart/form-data; boundary=XX'}}), Data(body), MessageEnd(),
+             StreamEnd()])
+    s = summary(c.events)
+    assert s[-1] == ('stream_end', 'ProtocolError') and [x[0] for x in s].count('stream_end') == 1

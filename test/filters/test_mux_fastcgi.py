@@ -13,7 +13,7 @@ from test.filters.fastcgi_support import PhpFpm
 from test.helpers import RawClient, ScriptOnPorts, free_port, simple_request
 
 SCRIPT = '''
-from pipyx import pipy, Message
+from pipyx import pipy, Message, MessageStart
 
 FPM = '127.0.0.1:{fpm}'
 opened = [0]                # connections p_main's pool has opened: one session pipeline each
@@ -26,6 +26,12 @@ def count(evt):
 pipy().listen('127.0.0.1:{p_main}').demux_http().to(
     lambda p: p.mux_fastcgi(root={root!r}, params={{'APP_ENV': 'set-by-script'}}).to(
         lambda p: p.handle_stream_start(count).connect(FPM)))
+# A head of params alone, as Pipy's muxFastCGI takes: the script says every CGI variable itself.
+pipy().listen('127.0.0.1:{p_params}').demux_http().to(lambda p: p
+    .replace_message_start(lambda e: MessageStart({{'params': {{
+        'SCRIPT_FILENAME': {root!r} + '/echo.php', 'REQUEST_METHOD': 'PUT', 'QUERY_STRING': 'a=given',
+        'CONTENT_LENGTH': e.head.headers.get('content-length', '0')}}}}))
+    .mux_fastcgi().to(lambda p: p.connect(FPM)))
 pipy().listen('127.0.0.1:{p_stats}').serve_http(lambda m: Message(str(opened[0])))
 pipy().listen('127.0.0.1:{p_front}').demux_http().to(
     lambda p: p.mux_fastcgi(script_filename={root!r} + '/echo.php', max_messages=2).to(lambda p: p.connect(FPM)))
@@ -41,7 +47,7 @@ def site(tmp_path_factory):
     d = str(tmp_path_factory.mktemp('fastcgi'))
     # (8 workers: p_main's 5 connections and the one or two that the other ports keep open.)
     fpm = PhpFpm(d, children=8)
-    proxy = ScriptOnPorts(d, SCRIPT, ('p_main', 'p_front', 'p_down', 'p_small', 'p_stats'), fpm=fpm.port, root=fpm.root,
+    proxy = ScriptOnPorts(d, SCRIPT, ('p_main', 'p_front', 'p_down', 'p_small', 'p_params', 'p_stats'), fpm=fpm.port, root=fpm.root,
                           dead=free_port())
     yield proxy
     proxy.proc.stop()
@@ -133,6 +139,13 @@ def test_a_directory_gets_its_index_and_dot_segments_stay_in_the_root(site):
 def test_one_script_for_every_path(site):
     r = simple_request(site.p_front, '/any/route?a=5')
     assert r.status == 200 and fields(r)['GET_a'] == '5' and fields(r)['REQUEST_URI'] == '/any/route?a=5'
+
+
+def test_a_head_of_params_is_sent_as_it_is(site):
+    r = simple_request(site.p_params, '/whatever?a=ignored', 'POST', body=b'12345')
+    f = fields(r)
+    assert r.status == 200 and f['REQUEST_METHOD'] == 'PUT' and f['GET_a'] == 'given' and f['length'] == '5'
+    assert f['HTTP_HOST'] == '-' and f['REQUEST_URI'] == '-'
 
 
 def test_a_cgi_head_over_max_header_size_is_a_502(site):
