@@ -179,6 +179,21 @@ cdef class Http2Options
 cdef class Http2Stream
 cdef class Http2StreamGate
 cdef class Http2ServerConn
+cdef class MultipartSink
+cdef class MultipartLog
+cdef class PartHead
+cdef class MultipartParser
+cdef class MultipartParts
+cdef class DecodeMultipart
+cdef class FastCgiRecordReader
+cdef class FastCgiClientOptions
+cdef class FastCgiPool
+cdef class MuxFastCgiShared
+cdef class FastCgiSession
+cdef class MuxFastCGI
+cdef class FastCgiRequestHead
+cdef class FastCgiServerRequest
+cdef class DemuxFastCGI
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -205,6 +220,8 @@ include "codecs/tls_hello.pxd"
 include "codecs/websocket.pxd"
 include "codecs/hpack.pxd"
 include "codecs/http2_frame.pxd"
+include "codecs/multipart.pxd"
+include "codecs/fastcgi.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -261,3 +278,6 @@ include "filters/throttle_quota.pxd"
 include "filters/accept_tls.pxd"
 include "filters/connect_tls.pxd"
 include "filters/handle_tls_client_hello.pxd"
+include "filters/decode_multipart.pxd"
+include "filters/mux_fastcgi.pxd"
+include "filters/demux_fastcgi.pxd"

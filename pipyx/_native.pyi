@@ -1588,6 +1588,17 @@ class Http2FrameLog(Http2FrameSink):
     pairs), ('push_promise', stream, promised, block), ('ping', ack, opaque), ('goaway', last_stream, code, debug),
     ('window_update', stream, increment), ('error', code, reason)."""
 
+
+# -- multipart bodies and FastCGI --------------------------------------------------------------------------------
+
+class MultipartSink:
+    """What a MultipartParser reports to: each part's head, its body in pieces, its end; or why the body is bad."""
+
+
+class MultipartLog(MultipartSink):
+    """A sink that keeps ('head', PartHead), ('body', bytes) (neighbouring pieces joined), ('end',) and
+    ('error', reason); with MultipartParser.feed_bytes() it drives a parser from Python."""
+
     events: list[tuple[Any, ...]]
     def __init__(self) -> None: ...
 
@@ -1706,3 +1717,138 @@ class Http2Stream(ResponseSlot):
 
 class Http2ServerConn(Http2FrameSink):
     """The server side of one HTTP/2 connection: frames in, requests to its server filter; responses to frames."""
+
+
+class PartHead:
+    """The head of one part of a multipart body: headers (by lower-case name), and from its Content-Disposition
+    and Content-Type: name, filename (None when the part is not a file) and content_type."""
+
+    headers: Headers
+    def __init__(self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def filename(self) -> str | None: ...
+    @property
+    def content_type(self) -> str | None: ...
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class MultipartParser:
+    """MultipartParser(sink, boundary, max_header_size=16384): feed it a multipart body in pieces; it reports each
+    part's head, body and end to the sink, or an error (a header block over max_header_size, a part header line
+    without a colon, a body that ends before its close delimiter)."""
+
+    state: int
+    max_header_size: int
+    error: str | None
+    def __init__(self, sink: MultipartSink, boundary: str | bytes, max_header_size: int = 16384) -> None: ...
+    def feed_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """Feeds bytes (for tests and tools)."""
+    def feed_eof(self) -> None:
+        """The body has ended."""
+
+
+class MultipartParts(MultipartSink):
+    """Gives a parser's parts to decode_multipart's output; a part that is itself multipart (multipart/mixed inside
+    a form) is split in turn, up to MAX_MULTIPART_DEPTH deep, and its parts go out in its place."""
+
+
+class DecodeMultipart(Filter):
+    """decode_multipart(max_header_size=16384): outputs each part of a multipart/* message as a message of its own;
+    other messages pass."""
+
+    def __init__(self, max_header_size: int = 16384) -> None: ...
+
+
+class FastCgiRecordReader:
+    """Splits a stream of FastCGI records. feed() the bytes as they come; next_record() then returns each complete
+    record's type (its request_id and content in the fields of those names), or -1 when it needs more bytes. A
+    header with a version other than 1 raises ValueError: the stream is not FastCGI. At most one record (64 KiB
+    and its padding) is held."""
+
+    record_type: int
+    request_id: int
+    content: bytes | None
+    def __init__(self) -> None: ...
+    def feed_bytes(self, data: bytes | bytearray | memoryview) -> list[tuple[int, int, bytes]]:
+        """For tests and tools: feeds bytes, returns the complete records as (type, request_id, content)."""
+    def feed_eof(self) -> None:
+        """The stream has ended: a record cut short raises ValueError."""
+
+
+def encode_fastcgi_record(rtype: int, request_id: int, content: bytes = b'') -> bytes:
+    """The bytes of FastCGI records of type rtype carrying content (split into records of up to 65528 bytes; empty
+    content: the one empty record that ends a stream)."""
+
+
+def encode_fastcgi_params(pairs: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> bytes:
+    """Name-value pairs (a dict or (name, value) pairs) as the bytes of a PARAMS stream."""
+
+
+def decode_fastcgi_params(content: bytes) -> list[tuple[str, str]]:
+    """The bytes of a whole PARAMS stream as [(name, value)]; ValueError when a length runs past its end."""
+
+
+def decode_cgi_head(block: bytes) -> tuple[int, str | None, Headers]:
+    """A CGI response header block (without its empty line) as (status, reason or None, headers)."""
+
+
+class FastCgiClientOptions:
+    """mux_fastcgi's options (see pipyx/filters/fastcgi.py)."""
+
+    root: str | None
+    script_filename: str | None
+    index: str | None
+    params: dict[str, Any] | Callable[[Any], dict[str, Any]] | None
+    max_idle: float
+    max_messages: int
+    max_header_size: int
+    buffer_body: int
+    max_connections: int
+    def __init__(self, root: str | None = None, script_filename: str | None = None, index: str | None = 'index.php',
+                 params: dict[str, Any] | Callable[[Any], dict[str, Any]] | None = None, max_idle: float = 60.0,
+                 max_messages: int = 0, max_header_size: int = 16384, buffer_body: int = 1048576,
+                 max_connections: int = 5) -> None: ...
+
+
+class FastCgiPool:
+    """The connections of one session key: at most max_connections open, the most recently used idle one taken
+    first, the requests beyond them waiting in turn. (A php-fpm worker serves one connection until it closes: more
+    kept-open connections than workers would leave requests waiting on connections no worker reads.)"""
+
+
+class MuxFastCgiShared:
+    """What every instance of one mux_fastcgi filter shares: its options and its pools."""
+
+
+class FastCgiSession(EventTarget):
+    """One connection to the application: its records in, the request it serves."""
+
+
+class MuxFastCGI(Filter):
+    """mux_fastcgi(...): sends each request message to a FastCGI application over a pooled connection (the
+    sub-pipeline from .to(...)) and outputs its response."""
+
+    def __init__(self, target: LayoutRef, session_key: _PerStream = None,
+                 opts: FastCgiClientOptions | None = None) -> None: ...
+
+
+class FastCgiRequestHead(RequestHead):
+    """A FastCGI request as an HTTP request head (method, path, headers), with params: every name-value pair it came
+    with; role (1: responder) and keep_conn (the client keeps the connection open)."""
+
+    params: dict[str, str]
+    role: int
+    keep_conn: bool
+
+
+class FastCgiServerRequest(EventTarget):
+    """One request of a demux_fastcgi connection; its sub-pipeline's output goes back as STDOUT and END_REQUEST."""
+
+
+class DemuxFastCGI(Filter):
+    """demux_fastcgi(max_params_size=65536): each FastCGI request on the stream becomes a message to its own
+    sub-pipeline; the message it outputs goes back as the response."""
+
+    def __init__(self, target: LayoutRef, max_params_size: int = 65536) -> None: ...

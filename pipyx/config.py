@@ -10,12 +10,14 @@ from .filters.branch import BranchMixin
 from .filters.compress import CompressMixin
 from .filters.connect import ConnectMixin
 from .filters.debug import DebugMixin
+from .filters.decode_multipart import DecodeMultipartMixin
 from .filters.demux import DemuxMixin
 from .filters.deframe import DeframeMixin
 from .filters.demux_http import DemuxHttpMixin
 from .filters.deposit_message import DepositMessageMixin
 from .filters.detect_protocol import DetectProtocolMixin
 from .filters.exec import ExecMixin
+from .filters.fastcgi import FastCgiMixin
 from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
@@ -57,7 +59,7 @@ from .program import Program, current_program, set_program  # noqa: F401  (Progr
 class Configuration(
         # HTTP. A filter made of others comes before them (Python's method order wants a class before its bases).
         ServeFilesMixin, ProxyCacheMixin, ServeHttpMixin, DemuxHttpMixin, MuxHttpMixin, HttpCodecMixin,
-        HttpTunnelMixin, WebSocketMixin, CompressMixin,
+        HttpTunnelMixin, WebSocketMixin, CompressMixin, DecodeMultipartMixin, FastCgiMixin,
         # Connections and tunnels
         ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing
