@@ -153,6 +153,11 @@ cdef class AcceptTLS
 cdef class ConnectTLS
 cdef class TlsHelloParser
 cdef class HandleTlsClientHello
+cdef class RespLimits
+cdef class RespHead
+cdef class RespParser
+cdef class DecodeRESP
+cdef class EncodeRESP
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -175,6 +180,7 @@ include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "codecs/tls_hello.pxd"
+include "codecs/resp.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -206,6 +212,7 @@ include "filters/tunnel.pxd"
 include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
+include "filters/resp_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/demux.pxd"
 include "filters/mux.pxd"
