@@ -194,6 +194,11 @@ cdef class MuxFastCGI
 cdef class FastCgiRequestHead
 cdef class FastCgiServerRequest
 cdef class DemuxFastCGI
+cdef class RespLimits
+cdef class RespHead
+cdef class RespParser
+cdef class DecodeRESP
+cdef class EncodeRESP
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -222,6 +227,7 @@ include "codecs/hpack.pxd"
 include "codecs/http2_frame.pxd"
 include "codecs/multipart.pxd"
 include "codecs/fastcgi.pxd"
+include "codecs/resp.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -257,6 +263,7 @@ include "filters/tunnel.pxd"
 include "filters/connect_tunnel.pxd"
 include "filters/accept_tunnel.pxd"
 include "filters/mqtt_codec.pxd"
+include "filters/resp_codec.pxd"
 include "filters/throttle.pxd"
 include "filters/demux.pxd"
 include "filters/mux.pxd"

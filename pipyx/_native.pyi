@@ -1389,6 +1389,128 @@ def detect_protocol(data: bytes | bytearray | memoryview, ended: bool = False) -
     None when more bytes are needed to tell (and `ended` is false)."""
 
 
+class RespError(str):
+    """A RESP error reply ('-ERR ...' or a RESP3 bulk error): its text."""
+
+
+class RespVerbatim(str):
+    """A RESP3 verbatim string: its text, and its three-letter format ('txt', 'mkd') in .format."""
+
+    format: str
+
+    def __new__(cls, text: str, format: str = 'txt') -> RespVerbatim: ...
+
+
+class RespBigNumber(int):
+    """A RESP3 big number."""
+
+
+class RespSet(list[Any]):
+    """A RESP3 set, in the order it came (its members may be lists, which a Python set cannot hold)."""
+
+
+class RespPush(list[Any]):
+    """A RESP3 push: out-of-band data (pub/sub messages, invalidations), not a reply to a command."""
+
+
+class RespProtocolError(ValueError):
+    """Input that breaks RESP; the text is what redis-server answers to it ('Protocol error: ...')."""
+
+
+class RespLimits:
+    """What one decode_resp accepts: the limits of a bulk string, an aggregate, nesting, an inline command and a
+    whole message, and whether a frame not starting with a type byte is an inline command."""
+
+    max_bulk_length: int
+    max_array_length: int
+    max_depth: int
+    max_inline_length: int
+    max_message_size: int
+    inline: bool
+
+    def __init__(self, max_bulk_length: int = ..., max_array_length: int = ..., max_depth: int = 32,
+                 max_inline_length: int = ..., max_message_size: int = ..., inline: bool = True) -> None: ...
+
+
+class RespParser:
+    """Bytes in (feed), whole frames out as RespHeads. Input that breaks the protocol raises RespProtocolError with
+    the text redis-server would answer, and the parser takes nothing more."""
+
+    def __init__(self, limits: RespLimits | None = None) -> None: ...
+    def feed(self, data: bytes) -> list[RespHead]:
+        """The frames completed by data (bytes), as a list of RespHead."""
+    @property
+    def buffered(self) -> bool:
+        """Whether a frame has begun and not ended (at the stream's end: a truncated frame)."""
+
+
+class RespHead:
+    """A RESP frame as a message head. head.command and head.args read a command; head.type and head.value read a
+    reply; head.raw is the frame as it came. Setting command, args or value makes encode_resp write them instead."""
+
+    def __init__(self, raw: bytes) -> None:
+        """The head of one complete RESP frame given as bytes."""
+    @property
+    def raw(self) -> bytes:
+        """The frame's wire bytes, as they came."""
+    @property
+    def type(self) -> str:
+        """'simple', 'error', 'integer', 'bulk', 'array', 'null', 'map', 'set', 'double', 'boolean', 'big_number',
+        'verbatim', 'push', or 'inline' (a telnet-style command)."""
+    @property
+    def changed(self) -> bool:
+        """Whether a script set command, args or value."""
+    @property
+    def command(self) -> str | None:
+        """The command's name in upper case ('GET'), or None when the frame is no command."""
+    @command.setter
+    def command(self, name: str) -> None: ...
+    @property
+    def args(self) -> list[bytes] | None:
+        """The command's arguments (bytes), the name not included; None when the frame is no command. Setting it
+        makes encode_resp write the command anew."""
+    @args.setter
+    def args(self, values: list[Any]) -> None: ...
+    @property
+    def key(self) -> bytes | None:
+        """The command's first argument (the key of most commands), or None."""
+    @property
+    def value(self) -> Any:
+        """The frame's value: str (simple string), RespError, int, bytes (bulk string), None (null), list (array),
+        dict (map), RespSet, float (double), bool, RespBigNumber, RespVerbatim, RespPush; an inline command is the
+        list of its words. Setting it makes encode_resp write the value anew."""
+    @value.setter
+    def value(self, v: Any) -> None: ...
+    @property
+    def attributes(self) -> dict[Any, Any] | None:
+        """The RESP3 attributes that came before the value (a dict), or None."""
+    def encode(self) -> bytes:
+        """The frame's bytes: as they came, or, once changed, encoded from command and args or from value."""
+
+
+def resp_encode(value: Any) -> bytes:
+    """The RESP bytes of a Python value (the mapping RespHead.value reads, the other way); a RespHead gives its
+    frame's bytes."""
+
+
+def resp_command(name: str, *args: Any) -> RespHead:
+    """The RespHead of a command built by a script: resp_command('SET', 'k', b'v')."""
+
+
+class DecodeRESP(Filter):
+    """decode_resp(): one message per RESP frame. Input that breaks the protocol ends the stream with ProtocolError
+    after the frames before it, logs one line, and leaves what redis-server would answer for encode_resp to send."""
+
+    def __init__(self, limits: RespLimits) -> None: ...
+
+
+class EncodeRESP(Filter):
+    """encode_resp(): each message as RESP bytes. A RespHead nobody changed, or no head at all, sends the message's
+    body as it is; a changed RespHead is written from its command and args or its value; any other head is a value
+    (RespError('ERR ...'), b'bulk', 42, [...]). A stream ended by decode_resp's ProtocolError gets redis-server's
+    error reply first."""
+
+
 class SplitSeparator:
     """A separator and its Knuth-Morris-Pratt table."""
 

@@ -40,6 +40,7 @@ from .filters.proxy_cache import ProxyCacheMixin
 from .filters.repeat import RepeatMixin
 from .filters.proxy_protocol import ProxyProtocolMixin
 from .filters.replace import ReplaceMixin
+from .filters.resp_codec import RespCodecMixin
 from .filters.replay import ReplayMixin
 from .filters.serve_files import ServeFilesMixin
 from .filters.serve_http import ServeHttpMixin
@@ -63,7 +64,7 @@ class Configuration(
         # Connections and tunnels
         ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing
-        MqttCodecMixin, ThrottleMixin,
+        MqttCodecMixin, RespCodecMixin, ThrottleMixin,
         # Messages of any protocol: one sub-pipeline each, shared sessions
         DemuxMixin, MuxMixin,
         # Shaping streams: cutting, joining, parsing, detecting
