@@ -153,6 +153,12 @@ cdef class AcceptTLS
 cdef class ConnectTLS
 cdef class TlsHelloParser
 cdef class HandleTlsClientHello
+cdef class DnsMessage
+cdef class DnsQuestion
+cdef class DnsRecord
+cdef class DnsEdns
+cdef class DecodeDNS
+cdef class EncodeDNS
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -175,6 +181,7 @@ include "codecs/proxy_protocol.pxd"
 include "codecs/socks.pxd"
 include "codecs/content_coding.pxd"
 include "codecs/tls_hello.pxd"
+include "codecs/dns.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -227,3 +234,4 @@ include "filters/throttle_quota.pxd"
 include "filters/accept_tls.pxd"
 include "filters/connect_tls.pxd"
 include "filters/handle_tls_client_hello.pxd"
+include "filters/dns_codec.pxd"
