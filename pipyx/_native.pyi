@@ -1466,8 +1466,8 @@ class DnsMessage:
         """(address, source_prefix, scope_prefix) from EDNS0, or None."""
     @property
     def cache_key(self) -> bytes | None:
-        """bytes naming what the message asks: the first question (name lower-cased, type, class) and the DO and
-        CD bits; None without a question. Two queries with the same key get the same answer."""
+        """bytes naming what the message asks: the first question (name lower-cased, type, class), whether it has
+        EDNS0, and the DO and CD bits; None without a question. Two queries with the same key get the same answer."""
     def min_ttl(self) -> int | None:
         """The seconds the message may be cached: the lowest TTL of its records (OPT aside); for an answer without
         answers, the lower of its SOA's TTL and minimum (negative caching, RFC 2308); None when it says neither."""

@@ -656,8 +656,8 @@ cdef class DnsMessage:
 
     @property
     def cache_key(self):
-        """bytes naming what the message asks: the first question (name lower-cased, type, class) and the DO and
-        CD bits; None without a question. Two queries with the same key get the same answer."""
+        """bytes naming what the message asks: the first question (name lower-cased, type, class), whether it has
+        EDNS0, and the DO and CD bits; None without a question. Two queries with the same key get the same answer."""
         cdef unsigned char buf[262]
         cdef int end, ln, do = 0
         if self._questions is not None or self.raw is None or not self.counts[0]:
@@ -667,13 +667,17 @@ cdef class DnsMessage:
             w = dns_name_wire(q.name.lower())
             e = self.edns
             return w + bytes([q.type >> 8, q.type & 255, q.klass >> 8, q.klass & 255,
-                              (2 if e is not None and e.do else 0) | (1 if self._flags & 0x10 else 0)])
+                              (4 if e is not None else 0) | (2 if e is not None and e.do else 0)
+                              | (1 if self._flags & 0x10 else 0)])
         ln = dns_name_walk(self.raw, len(self.raw), DNS_HEADER, buf, True, &end)
+        # (the answer to a query without EDNS0 must not carry an OPT record: such queries get entries of their own)
         if self._edns is None:
-            if self.opt >= 0 and rd16(<const unsigned char*>self.raw + self.rrs[self.opt].ttl + 2) & 0x8000:
-                do = 2
-        elif self._edns is not False and (<DnsEdns>self._edns).do:
-            do = 2
+            if self.opt >= 0:
+                do = 4
+                if rd16(<const unsigned char*>self.raw + self.rrs[self.opt].ttl + 2) & 0x8000:
+                    do = 6
+        elif self._edns is not False:
+            do = 6 if (<DnsEdns>self._edns).do else 4
         buf[ln] = self.q1type >> 8
         buf[ln + 1] = self.q1type & 255
         buf[ln + 2] = self.q1class >> 8

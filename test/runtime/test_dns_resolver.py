@@ -27,9 +27,9 @@ class Upstream(asyncio.DatagramProtocol):
             self.transport.sendto(reply if isinstance(reply, bytes) else reply.pack(), addr)
 
 
-async def start(behave):
+async def start(behave, port=0):
     loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(lambda: Upstream(behave), local_addr=('127.0.0.1', 0))
+    transport, proto = await loop.create_datagram_endpoint(lambda: Upstream(behave), local_addr=('127.0.0.1', port))
     return '127.0.0.1:%d' % transport.get_extra_info('sockname')[1], proto, transport
 
 
@@ -104,8 +104,6 @@ def test_a_truncated_answer_is_asked_again_over_tcp():
             reply = request.reply()
             reply.header.tc = 1
             return [reply]
-        addr, proto, transport = await start(truncated)
-        port = int(addr.rsplit(':', 1)[1])
 
         async def tcp_answer(reader, writer):
             size = int.from_bytes(await reader.readexactly(2), 'big')
@@ -117,7 +115,9 @@ def test_a_truncated_answer_is_asked_again_over_tcp():
             writer.write(len(wire).to_bytes(2, 'big') + wire)
             await writer.drain()
             writer.close()
-        server = await asyncio.start_server(tcp_answer, '127.0.0.1', port)
+        # the TCP port first (a free UDP port of the same number is likelier than the other way round)
+        server = await asyncio.start_server(tcp_answer, '127.0.0.1', 0)
+        addr, proto, transport = await start(truncated, server.sockets[0].getsockname()[1])
         resolver = Resolver([addr], timeout=1)
         texts = await resolver.resolve('big.example', 'TXT')
         assert len(texts) == 40 and texts[0] == [b'00' + b'x' * 90]

@@ -67,6 +67,10 @@ def test_answers_come_from_cache_with_ttls_counting_down(processes, upstream):
     assert 27 <= again.answer[0].ttl <= 29
     assert str(again.question[0].name) == 'WWW.Ttl30.TEST.'  # the asker's own letters come back
     assert address(ask(port, 'other.ttl30.test')) != address(first)
+    # queries with and without EDNS0 have entries of their own (an answer with an OPT record is not for the latter)
+    with_edns = address(ask(port, 'edns.ttl30.test', use_edns=0))
+    assert address(ask(port, 'edns.ttl30.test')) != with_edns
+    assert address(ask(port, 'edns.ttl30.test', use_edns=0)) == with_edns
     no_traceback(p.log())
 
 
@@ -179,3 +183,10 @@ def test_garbage_is_dropped_with_one_line_and_a_port_flood_stays_bounded(process
     log = p.log()
     assert log.count('decode_dns') == 1, log
     no_traceback(log)
+
+
+def test_the_cache_keeps_at_most_cache_size_answers(processes, upstream):
+    port, _ = start_proxy(processes, ['127.0.0.1:%d' % upstream], CACHE_SIZE=5)
+    first = {i: address(ask(port, 'n%d.many.test' % i)) for i in range(10)}
+    assert address(ask(port, 'n9.many.test')) == first[9]          # among the 5 most recent: from cache
+    assert address(ask(port, 'n0.many.test')) != first[0]          # pushed out by the 5 after it: asked again
