@@ -199,6 +199,12 @@ cdef class RespHead
 cdef class RespParser
 cdef class DecodeRESP
 cdef class EncodeRESP
+cdef class DnsMessage
+cdef class DnsQuestion
+cdef class DnsRecord
+cdef class DnsEdns
+cdef class DecodeDNS
+cdef class EncodeDNS
 
 include "core/clock.pxd"
 include "core/dispatch.pxd"
@@ -228,6 +234,7 @@ include "codecs/http2_frame.pxd"
 include "codecs/multipart.pxd"
 include "codecs/fastcgi.pxd"
 include "codecs/resp.pxd"
+include "codecs/dns.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
@@ -288,3 +295,4 @@ include "filters/handle_tls_client_hello.pxd"
 include "filters/decode_multipart.pxd"
 include "filters/mux_fastcgi.pxd"
 include "filters/demux_fastcgi.pxd"
+include "filters/dns_codec.pxd"

@@ -1356,6 +1356,216 @@ class HandleTlsClientHello(Filter):
     def __init__(self, callback: Callable[[TlsClientHello], object], max_hello_size: int = 16384) -> None: ...
 
 
+# -- DNS: the codec (codecs/dns.pxi) and decode_dns / encode_dns ------------------------------------------------
+
+DNS_TYPES: Final[dict[str, int]]
+"""Record type names and their numbers ('A': 1, 'AAAA': 28, ...)."""
+
+DNS_TYPE_NAMES: Final[dict[int, str]]
+"""Record type numbers and their names."""
+
+DNS_RCODES: Final[dict[str, int]]
+"""Response code names and their numbers ('NXDOMAIN': 3, ...)."""
+
+
+class DnsError(ValueError):
+    """A DNS message that cannot be read: what is wrong with it, and where."""
+
+
+class DnsQuestion:
+    """A question: name (without the final dot), type (an int: 1 for A...; type_name gives 'A'), class_ (1: IN)."""
+
+    name: str
+    type: int
+    klass: int
+    def __init__(self, name: str, type: str | int = 'A', class_: int = 1) -> None: ...
+    @property
+    def class_(self) -> int: ...
+    @class_.setter
+    def class_(self, v: int) -> None: ...
+    @property
+    def type_name(self) -> str: ...
+
+
+class DnsRecord:
+    """A resource record: name, type (int), class_, ttl, rdata (bytes, names in it uncompressed) and data, the
+    rdata readable: A/AAAA an address str, CNAME/NS/PTR/DNAME a name, MX (preference, exchange), SRV (priority,
+    weight, port, target), SOA (mname, rname, serial, refresh, retry, expire, minimum), TXT a list of bytes; other
+    types their rdata bytes. Setting data sets rdata."""
+
+    name: str
+    type: int
+    klass: int
+    ttl: int
+    rdata: bytes
+    def __init__(self, name: str, type: str | int = 'A', ttl: int = 0, data: Any = None,
+                 rdata: bytes | None = None, class_: int = 1) -> None: ...
+    @property
+    def class_(self) -> int: ...
+    @class_.setter
+    def class_(self, v: int) -> None: ...
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def data(self) -> Any: ...
+    @data.setter
+    def data(self, value: Any) -> None: ...
+
+
+class DnsEdns:
+    """EDNS0, the OPT record: payload_size (the largest UDP answer the sender takes), do (DNSSEC OK), version,
+    ext_rcode, options [(code, bytes)]; client_subnet reads option 8."""
+
+    payload_size: int
+    ext_rcode: int
+    version: int
+    do: bool
+    options: list[tuple[int, bytes]]
+    def __init__(self, payload_size: int = 1232, do: bool = False, options: Iterable[tuple[int, bytes]] | None = None,
+                 version: int = 0, ext_rcode: int = 0) -> None: ...
+    @property
+    def client_subnet(self) -> tuple[str, int, int] | None:
+        """(address, source_prefix, scope_prefix) of the client subnet option, or None."""
+    def set_client_subnet(self, address: str, source_prefix: int, scope_prefix: int = 0) -> None:
+        """Sets (or replaces) the client subnet option: address keeps only its first source_prefix bits."""
+
+
+class DnsMessage:
+    """A DNS message. DnsMessage(wire_bytes) parses one (DnsError says what is wrong); DnsMessage(id=..., rd=True,
+    questions=[...], answers=[...], ...) builds one; DnsMessage.query(name, type) makes a query. Fields: id, qr,
+    opcode, aa, tc, rd, ra, ad, cd, rcode; questions, answers, authority, additional (lists, made when first read; the
+    OPT record is not among additional: it is edns). Written back as the bytes it came as unless a script changed
+    the questions, records or edns (a changed id or flag is patched into those bytes)."""
+
+    tcp: bool
+    def __init__(self, data: bytes | bytearray | memoryview | None = None, id: int = 0, qr: bool = False,
+                 opcode: int = 0, aa: bool = False, tc: bool = False, rd: bool = False, ra: bool = False,
+                 ad: bool = False, cd: bool = False, rcode: int | str = 0,
+                 questions: Iterable[DnsQuestion] | None = None, answers: Iterable[DnsRecord] | None = None,
+                 authority: Iterable[DnsRecord] | None = None, additional: Iterable[DnsRecord] | None = None,
+                 edns: DnsEdns | None = None) -> None: ...
+    @staticmethod
+    def query(name: str, type: str | int = 'A', *, id: int | None = None, rd: bool = True,
+              edns: DnsEdns | None = None) -> DnsMessage:
+        """A query for name and type (with a random id unless given; edns: a DnsEdns or None)."""
+    @staticmethod
+    def from_dnslib(record: Any) -> DnsMessage:
+        """A DnsMessage from a dnslib.DNSRecord."""
+    id: int
+    @property
+    def flags(self) -> int:
+        """The 16 bits of flags, opcode and rcode as on the wire."""
+    @flags.setter
+    def flags(self, v: int) -> None: ...
+    @property
+    def qr(self) -> bool:
+        """A response (QR)."""
+    @qr.setter
+    def qr(self, v: bool) -> None: ...
+    @property
+    def aa(self) -> bool:
+        """An authoritative answer (AA)."""
+    @aa.setter
+    def aa(self, v: bool) -> None: ...
+    @property
+    def tc(self) -> bool:
+        """Truncated (TC)."""
+    @tc.setter
+    def tc(self, v: bool) -> None: ...
+    @property
+    def rd(self) -> bool:
+        """Recursion desired (RD)."""
+    @rd.setter
+    def rd(self, v: bool) -> None: ...
+    @property
+    def ra(self) -> bool:
+        """Recursion available (RA)."""
+    @ra.setter
+    def ra(self, v: bool) -> None: ...
+    @property
+    def ad(self) -> bool:
+        """Authentic data (AD)."""
+    @ad.setter
+    def ad(self, v: bool) -> None: ...
+    @property
+    def cd(self) -> bool:
+        """Checking disabled (CD)."""
+    @cd.setter
+    def cd(self, v: bool) -> None: ...
+    opcode: int
+    @property
+    def rcode(self) -> int:
+        """The response code: 0 NOERROR, 1 FORMERR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED (set it by number or name)."""
+    @rcode.setter
+    def rcode(self, v: int | str) -> None: ...
+    questions: list[DnsQuestion]
+    @property
+    def question(self) -> DnsQuestion | None:
+        """The first question, or None."""
+    @property
+    def qname(self) -> str:
+        """The first question's name, lower-cased ('' for none): read without making the question objects."""
+    @property
+    def qtype(self) -> int | None:
+        """The first question's type (an int), or None."""
+    answers: list[DnsRecord]
+    authority: list[DnsRecord]
+    additional: list[DnsRecord]
+    @property
+    def edns(self) -> DnsEdns | None:
+        """The EDNS0 options (DnsEdns), or None: a message without an OPT record. Set to add, change or remove."""
+    @edns.setter
+    def edns(self, v: DnsEdns | None) -> None: ...
+    @property
+    def payload_size(self) -> int:
+        """The largest UDP answer the sender takes: its EDNS0 payload size, 512 without EDNS0 (never under 512)."""
+    @property
+    def client_subnet(self) -> tuple[str, int, int] | None:
+        """(address, source_prefix, scope_prefix) from EDNS0, or None."""
+    @property
+    def cache_key(self) -> bytes | None:
+        """bytes naming what the message asks: the first question (name lower-cased, type, class), whether it has
+        EDNS0, and the DO and CD bits; None without a question. Two queries with the same key get the same answer."""
+    def min_ttl(self) -> int | None:
+        """The seconds the message may be cached: the lowest TTL of its records (OPT aside); for an answer without
+        answers, the lower of its SOA's TTL and minimum (negative caching, RFC 2308); None when it says neither."""
+    def ttl_offsets(self) -> bytes:
+        """Where the TTL of each record (OPT aside) lies in to_bytes(), as bytes of 16-bit offsets (for
+        dns_reanswer)."""
+    def to_bytes(self) -> bytes:
+        """The message as wire bytes: the bytes it came as when nothing but the header changed (patched)."""
+    def __bytes__(self) -> bytes: ...
+    def __len__(self) -> int: ...
+    def reply(self, *, rcode: int | str = 0, answers: Iterable[DnsRecord] | None = None,
+              authority: Iterable[DnsRecord] | None = None, aa: bool = False) -> DnsMessage:
+        """An answer to this query: same id, opcode, RD, CD and questions, QR and RA set, EDNS0 (payload 1232) when
+        the query had it."""
+    def dnslib(self) -> Any:
+        """The message as a dnslib.DNSRecord: the full record model, for what the fields here do not cover."""
+
+
+def dns_reanswer(wire: bytes | bytearray, ttl_offsets: bytes, query: DnsMessage, elapsed: int) -> bytes:
+    """A stored answer given again to query: its id, RD bit and question (the asker's letter case) put in, and
+    every TTL lowered by elapsed seconds (not under 0). Wire bytes in, wire bytes out: no records are read."""
+
+
+def dns_truncated(wire: bytes | bytearray) -> bytes:
+    """The answer cut to its header and questions with TC set: what a UDP client gets when the whole answer is over
+    its payload size, so that it asks again over TCP."""
+
+
+class DecodeDNS(Filter):
+    """decode_dns(): each DNS message of the stream out as MessageStart(DnsMessage), MessageEnd."""
+
+    def __init__(self, transport: str = 'auto') -> None: ...
+
+
+class EncodeDNS(Filter):
+    """encode_dns(): each message out as DNS wire bytes, a datagram or a length-prefixed TCP frame."""
+
+    def __init__(self, transport: str = 'auto') -> None: ...
+
+
 # -- codecs written in Python ------------------------------------------------------------------------------------
 
 class PyDecode(Filter):

@@ -18,6 +18,7 @@ from .filters.deposit_message import DepositMessageMixin
 from .filters.detect_protocol import DetectProtocolMixin
 from .filters.exec import ExecMixin
 from .filters.fastcgi import FastCgiMixin
+from .filters.dns_codec import DnsCodecMixin
 from .filters.dummy import DummyMixin
 from .filters.fork import ForkMixin
 from .filters.handle import HandleMixin
@@ -64,7 +65,7 @@ class Configuration(
         # Connections and tunnels
         ConnectMixin, TunnelMixin, SocksMixin, ProxyProtocolMixin, TlsMixin,
         # Other protocols, and pacing
-        MqttCodecMixin, RespCodecMixin, ThrottleMixin,
+        MqttCodecMixin, RespCodecMixin, DnsCodecMixin, ThrottleMixin,
         # Messages of any protocol: one sub-pipeline each, shared sessions
         DemuxMixin, MuxMixin,
         # Shaping streams: cutting, joining, parsing, detecting
