@@ -1866,6 +1866,9 @@ class WebSocketSink:
 class WebSocketLog(WebSocketSink):
     """Keeps what it is given: ('message', opcode, masked, payload) and ('error', code, why)."""
 
+    events: list[tuple[Any, ...]]
+    def __init__(self) -> None: ...
+
 
 # -- HTTP/2 ------------------------------------------------------------------------------------------------------
 
@@ -1919,6 +1922,9 @@ class Http2FrameLog(Http2FrameSink):
     end_stream, depends_on), ('priority', stream, depends_on), ('rst_stream', stream, code), ('settings', ack,
     pairs), ('push_promise', stream, promised, block), ('ping', ack, opaque), ('goaway', last_stream, code, debug),
     ('window_update', stream, increment), ('error', code, reason)."""
+
+    events: list[tuple[Any, ...]]
+    def __init__(self) -> None: ...
 
 
 # -- multipart bodies and FastCGI --------------------------------------------------------------------------------
