@@ -25,7 +25,7 @@ SCRIPT = os.path.join(CASES_DIR, 'l4.py')
 STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so'
 HAPROXY_CONF = '''global
     nbthread 1
-    maxconn 20000
+    maxconn 4000
 defaults
     mode tcp
     timeout connect 5s
