@@ -44,6 +44,7 @@ cdef class Inbound
 cdef class FileSender
 cdef class ConnectOptions
 cdef class Connect
+cdef class SpliceRelay
 cdef class CallbackFilter
 cdef class HandleFilter
 cdef class ReplaceFilter
@@ -178,6 +179,7 @@ include "codecs/tls_hello.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
+include "io/relay.pxd"
 include "io/udp.pxd"
 include "io/tls.pxd"
 include "filters/handle.pxd"
