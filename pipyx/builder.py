@@ -43,10 +43,9 @@ class PipelineBuilder:
         above which the connection is dropped; 0, the default, for no limit), transparent (ctx.inbound gets the
         destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for).
 
-        splice (default True): a connection whose pipeline only relays its bytes (connect() alone, or behind
-        accept_proxy_protocol / connect_proxy_protocol) is joined to its upstream in the kernel with splice(2) once
-        connected, unless a read_timeout or write_timeout asks for the normal path; False keeps every byte on the
-        normal path."""
+        splice (default False, experimental): a connection whose pipeline only relays its bytes (connect() alone, or
+        behind accept_proxy_protocol / connect_proxy_protocol) is joined to its upstream in the kernel with splice(2)
+        once connected, unless a read_timeout or write_timeout asks for the normal path."""
         if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
             raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
                               *caller_location())

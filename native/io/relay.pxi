@@ -7,9 +7,8 @@
 # The same behaviour as the normal path: a socket that is not writable stops the other side being read (the pipe
 # is the only buffer), a FIN is passed on as a FIN once the pipe is empty (half-close), and when both ways have
 # ended, or either side resets, both connections close and the pipeline ends as it would have. The timeouts of
-# listen() and connect() keep running on the activity the relay reports. The choice is automatic (listen's
-# splice=False turns it off): a script that only relays gains it without asking, and one that looks at bytes
-# never gets it.
+# listen() and connect() keep running on the activity the relay reports. listen(splice=True) asks for it; the
+# pipeline decides whether it applies (Filter.relays_bytes()), so one that looks at bytes never gets it.
 
 from libc.errno cimport EAGAIN, EINTR
 

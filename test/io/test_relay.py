@@ -1,8 +1,8 @@
 """The splice relay (io/relay.pxi): listen -> connect moving bytes in the kernel, against real peers. Large transfers
 both ways through socat, checked by hash, with half-close (the upstream answers only after the client's FIN); a slow
 reader that fills the pipe; a peer that resets, on either side; idle_timeout still ending a silent relay; the relay
-behind connect_proxy_protocol; and splice=False keeping the normal path. Whether a connection is relayed in the
-kernel shows in the process's descriptors: two pipes per relayed connection."""
+behind connect_proxy_protocol; and the normal path (the default, splice=False) unchanged. Whether a connection is
+relayed in the kernel shows in the process's descriptors: two pipes per relayed connection."""
 import hashlib
 import os
 import socket
@@ -16,7 +16,7 @@ from test.helpers import FAST_STOP, free_port, lacks, no_traceback, wait_for
 
 RELAY = '''
 from pipyx import pipy
-pipy().listen(%(port)d%(listen)s).connect('127.0.0.1:%(up)d'%(connect)s)
+pipy().listen(%(port)d, splice=%(splice)s%(listen)s).connect('127.0.0.1:%(up)d'%(connect)s)
 '''
 
 BIG = 24 << 20
@@ -38,9 +38,9 @@ def pipes_of(pid):
     return n
 
 
-def relay(run_pipyx, up, listen='', connect=''):
+def relay(run_pipyx, up, listen='', connect='', splice=True):
     port = free_port()
-    p = run_pipyx(RELAY % {'port': port, 'up': up, 'listen': listen, 'connect': connect}, port=port,
+    p = run_pipyx(RELAY % {'port': port, 'up': up, 'listen': listen, 'connect': connect, 'splice': splice}, port=port,
                   args=FAST_STOP)
     return port, p
 
@@ -84,7 +84,7 @@ def exchange(port, upload, read_delay=0.0, hold=None):
 def test_large_transfers_both_ways_with_half_close(run_pipyx, processes, tmp_path, splice):
     upload, answer = pattern(BIG, b'up'), pattern(BIG + 12345, b'down')
     up = socat_hasher(processes, tmp_path, answer)
-    port, p = relay(run_pipyx, up, listen='' if splice else ', splice=False')
+    port, p = relay(run_pipyx, up, splice=splice)
     pipes_before = pipes_of(p.pid)
     seen = {}
 
@@ -237,7 +237,7 @@ def test_relayed_behind_connect_proxy_protocol(run_pipyx):
     up = Upstream(serve)
     try:
         port = free_port()
-        p = run_pipyx('from pipyx import pipy\npipy().listen(%d).connect_proxy_protocol(1).to('
+        p = run_pipyx('from pipyx import pipy\npipy().listen(%d, splice=True).connect_proxy_protocol(1).to('
                       'lambda p: p.connect("127.0.0.1:%d"))\n' % (port, up.port), port=port, args=FAST_STOP)
         pipes = pipes_of(p.pid)
         with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
