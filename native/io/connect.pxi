@@ -395,8 +395,10 @@ cdef class Connect(Endpoint):
             else:
                 self.close()
         self.arm_timer()
-        if self.state == C_CONNECTED:
-            try_splice_relay(self)
+        if self.state == C_CONNECTED and isinstance(self.next, Inbound) and (<Inbound>self.next).listener.splice:
+            # Not from here: the event loop starts reading the socket after connection_made returns, which would
+            # undo the relay's pause and race it for the bytes.
+            self.loop.call_soon(self._relay_if_possible)
 
     cdef void arm_timer(self):
         cdef double t = self.opts.read_timeout
@@ -484,6 +486,10 @@ cdef class Connect(Endpoint):
 
     def resume_writing(self):
         self.drained()
+
+    def _relay_if_possible(self):
+        if self.state == C_CONNECTED and self.relay is None and self.transport is not None:
+            try_splice_relay(self)
 
     cdef bint relays_bytes(self):
         # What reaches a connected TCP connect() goes out as it came, and what it reads comes out as it came.

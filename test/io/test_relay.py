@@ -249,3 +249,13 @@ def test_relayed_behind_connect_proxy_protocol(run_pipyx):
         assert got[0] == ('PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n' % (me[1], port)).encode() + b'a' * 100000 + b'!'
     finally:
         up.close()
+
+
+def test_download_flow_control_through_the_kernel_relay(run_pipyx, backend, monkeypatch):
+    # The normal path's own test (64 MB to a client that stops reading, then reads slowly, then fast: every byte in
+    # order, memory bounded), run with the relay asked for.
+    from test.io import test_flow_control as normal_path
+    monkeypatch.setattr(normal_path, 'RELAY', normal_path.RELAY.replace(
+        "listen('127.0.0.1:%(port)d')", "listen('127.0.0.1:%(port)d', splice=True)"))
+    assert 'splice=True' in normal_path.RELAY
+    normal_path.test_download_flow_control_tcp_relay(run_pipyx, backend)
