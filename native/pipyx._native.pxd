@@ -59,6 +59,7 @@ cdef class WebSocketReader
 cdef class WsFilterSink
 cdef class DecodeWebSocket
 cdef class EncodeWebSocket
+cdef class SpliceRelay
 cdef class CallbackFilter
 cdef class HandleFilter
 cdef class ReplaceFilter
@@ -238,6 +239,7 @@ include "codecs/dns.pxd"
 include "io/inbound.pxd"
 include "io/sendfile.pxd"
 include "io/connect.pxd"
+include "io/relay.pxd"
 include "io/udp.pxd"
 include "io/tls.pxd"
 include "filters/handle.pxd"

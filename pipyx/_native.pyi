@@ -883,6 +883,8 @@ class ListenerState:
     """Bytes waiting to be sent above which the connection is dropped (0: none)."""
     transparent: bool
     """Find the original destination (SO_ORIGINAL_DST) for ctx.inbound."""
+    splice: bool
+    """Relay a connection in the kernel when its pipeline only relays (io/relay)."""
     on_close: Callable[[], object] | None
     """Called as a connection goes: max_connections resumes accepting."""
     connections: set[Inbound]
@@ -1008,6 +1010,14 @@ class ConnectUDP(Filter):
     def datagram_received(self, data: bytes, addr: Any) -> None: ...
     def error_received(self, exc: BaseException) -> None: ...
     def connection_lost(self, exc: BaseException | None) -> None: ...
+    def connection_info(self) -> tuple[asyncio.BaseTransport, float] | None:
+        """(transport, opened_at) while the socket is open, else None: what pipyx.outbound() lists."""
+    def datagram_bytes(self) -> tuple[int, int]:
+        """(received, sent): the bytes of the datagrams so far (UDP has no kernel count to ask)."""
+
+
+class SpliceRelay:
+    """An accepted connection and its connect() joined in the kernel (see the top of io/relay.pxi)."""
 
 
 # -- SOCKS and the PROXY protocol ----------------------------------------------------------------------------------

@@ -41,7 +41,11 @@ class PipelineBuilder:
         True), no_delay (TCP_NODELAY, default True), congestion_limit (bytes waiting to be sent above which whoever
         feeds the connection is paused; default the event loop's 64 KiB), buffer_limit (bytes waiting to be sent
         above which the connection is dropped; 0, the default, for no limit), transparent (ctx.inbound gets the
-        destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for)."""
+        destination_address and destination_port a NAT-redirected or TPROXY'd connection was meant for).
+
+        splice (default False, experimental): a connection whose pipeline only relays its bytes (connect() alone, or
+        behind accept_proxy_protocol / connect_proxy_protocol) is joined to its upstream in the kernel with splice(2)
+        once connected, unless a read_timeout or write_timeout asks for the normal path."""
         if options.get('protocol', 'tcp') not in ('tcp', 'udp'):
             raise ScriptError("listen(): protocol is 'tcp' or 'udp', not %r" % (options['protocol'],),
                               *caller_location())

@@ -84,11 +84,13 @@ def exit(code=0):
 
 class ConnectionInfo:
     """One connection open now: its addresses, the bytes it carried (as the kernel counts them: received, and sent
-    and acknowledged by the peer) and its age in seconds."""
+    and acknowledged by the peer; for a UDP socket, the datagrams' bytes received and sent), its age in seconds and
+    its protocol ('tcp' or 'udp')."""
     __slots__ = ('local_address', 'local_port', 'remote_address', 'remote_port', 'bytes_in', 'bytes_out',
-                 'opened_at', 'age')
+                 'opened_at', 'age', 'protocol')
 
-    def __init__(self, local, remote, bytes_in, bytes_out, opened_at):
+    def __init__(self, local, remote, bytes_in, bytes_out, opened_at, protocol='tcp'):
+        self.protocol = protocol
         self.local_address, self.local_port = (local[0], local[1]) if local else (None, None)
         self.remote_address, self.remote_port = (remote[0], remote[1]) if remote else (None, None)
         self.bytes_in, self.bytes_out = bytes_in, bytes_out
@@ -128,8 +130,13 @@ def _describe(endpoint):
         sock = transport.get_extra_info('socket')
     except Exception:            # the transport closed since: leave it out
         return None
-    bytes_in, bytes_out = _tcp_bytes(sock) if sock is not None else (None, None)
-    return ConnectionInfo(local, remote, bytes_in, bytes_out, opened_at)
+    if hasattr(endpoint, 'datagram_bytes'):
+        bytes_in, bytes_out = endpoint.datagram_bytes()
+        protocol = 'udp'
+    else:
+        bytes_in, bytes_out = _tcp_bytes(sock) if sock is not None else (None, None)
+        protocol = 'tcp'
+    return ConnectionInfo(local, remote, bytes_in, bytes_out, opened_at, protocol)
 
 
 def inbound():

@@ -114,6 +114,7 @@ def configure_listener(state, layout):
     state.congestion_limit = int(options.get('congestion_limit') or 0)
     state.buffer_limit = int(options.get('buffer_limit') or 0)
     state.transparent = bool(options.get('transparent'))
+    state.splice = bool(options.get('splice', False))
 
 
 class LimitedAcceptor:

@@ -172,7 +172,8 @@ cdef class ProxyHeaderParser:
 
 cpdef bytes encode_proxy_header(int version, object source, object destination, str transport=None, object tlvs=None):
     """A PROXY protocol header. source and destination are (address, port); None for either makes a header that
-    carries no addresses (v1 'UNKNOWN', v2 'LOCAL'). transport defaults to TCP4 or TCP6 by the addresses. tlvs (v2):
+    carries no addresses (v1 'UNKNOWN', v2 'LOCAL'). transport defaults to TCP4 or TCP6 by the addresses ('UDP': UDP4 or
+    UDP6 by them, v2 only). tlvs (v2):
     {type: bytes} or (type, bytes) pairs."""
     if version not in (1, 2):
         raise ValueError('PROXY protocol version is 1 or 2, not %r' % (version,))
@@ -189,8 +190,8 @@ cpdef bytes encode_proxy_header(int version, object source, object destination, 
     sp, dp = int(source[1]), int(destination[1])
     if not (0 <= sp <= 65535 and 0 <= dp <= 65535):
         raise ValueError('port out of range in %r -> %r' % (source, destination))
-    if transport is None:
-        transport = 'TCP4' if src.version == 4 else 'TCP6'
+    if transport is None or transport in ('TCP', 'UDP'):
+        transport = (transport or 'TCP') + ('4' if src.version == 4 else '6')
     if version == 1:
         if transport not in ('TCP4', 'TCP6'):
             raise ValueError('PROXY v1 carries TCP4 or TCP6, not %r' % transport)

@@ -34,6 +34,7 @@ cdef class Filter(EventTarget):
     cdef object target_address(self)
     cdef bint busy(self)
     cdef bint input_unread(self)
+    cdef bint relays_bytes(self)
     cdef void expect_reply(self, bint owed)
     cdef object call(self, object fn, object arg)
     cdef object call0(self, object fn)
@@ -83,6 +84,7 @@ cdef class Pipeline(EventTarget):
     cdef void drain(self)
     cdef bint busy(self)
     cdef bint input_unread(self)
+    cdef bint relays_bytes(self)
     cdef Filter first_filter(self)
 
 

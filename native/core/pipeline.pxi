@@ -95,6 +95,11 @@ cdef class Filter(EventTarget):
         # a filter that knows it stopped between messages says no.
         return True
 
+    cdef bint relays_bytes(self):
+        # From now on, does this filter pass Data on unchanged both ways and nothing else, so that the connection's
+        # bytes may skip it (io/relay)? Only a filter that knows says yes.
+        return False
+
     cdef void expect_reply(self, bint owed):
         # A client that frames its exchanges (mux_http) says when the far side owes it an answer, so the filter
         # that talks to the peer (connect) can time the whole answer, not only its first byte. Passed along the
@@ -299,6 +304,11 @@ cdef class Pipeline(EventTarget):
     cdef bint input_unread(self):
         cdef Filter f = self.first_filter()
         return f is None or f.input_unread()
+
+    cdef bint relays_bytes(self):
+        # One filter, and it relays: the pipeline is as good as a wire.
+        cdef Filter f = self.first_filter()
+        return f is not None and f.next is self.output and f.relays_bytes()
 
     cdef Filter first_filter(self):
         # The first of this pipeline's own filters, or None when it has none (it outputs straight to its output).

@@ -18,6 +18,7 @@ cdef class AcceptProxyProtocol(Filter):
     cdef void drain(self)
     cdef bint busy(self)
     cdef bint input_unread(self)
+    cdef bint relays_bytes(self)
     cdef void shutdown(self)
 
 
@@ -34,4 +35,5 @@ cdef class ConnectProxyProtocol(Filter):
     cdef int start_early(self) except -1
     cdef int begin(self) except -1
     cdef int on_event(self, Event evt) except -1
+    cdef bint relays_bytes(self)
     cdef void shutdown(self)

@@ -140,6 +140,10 @@ cdef class AcceptProxyProtocol(Filter):
     cdef bint input_unread(self):
         return self.sub is None or self.sub.input_unread()
 
+    cdef bint relays_bytes(self):
+        # Once the header is read and accepted, the rest of the stream is the sub-pipeline's, as it comes.
+        return self.sub is not None and self.held is None and not self.refused and self.sub.relays_bytes()
+
     cdef void shutdown(self):
         self.refused = True
         self.held = None
@@ -195,11 +199,21 @@ cdef class ConnectProxyProtocol(Filter):
                     source = (info.remote_address, info.remote_port)
                     destination = (info.local_address, info.local_port)
             tlvs = self.evaluate(self.tlvs) if self.version == 2 else None
-            header = encode_proxy_header(self.version, source, destination, None, tlvs)
+            self.sub = self.sub_pipeline(self.target, self.next)
+            head = self.sub.first_filter()
+            # Toward a UDP target the header says DGRAM and rides in the first datagram, as the specification's
+            # UDP4/UDP6 families mean it (a datagram of its own would reach the server as a message without one).
+            datagrams = isinstance(head, ConnectUDP)
+            header = encode_proxy_header(self.version, source, destination, 'UDP' if datagrams else None, tlvs)
         except Exception as e:
             self.failed = True
+            if self.sub is not None:
+                self.sub.shutdown()
+                self.sub = None
             return self.fail_stream(e)
-        self.sub = self.sub_pipeline(self.target, self.next)
+        if datagrams:
+            (<ConnectUDP>head).header = header
+            return 0
         return self.sub.on_event(Data.wrap(header))
 
     cdef int on_event(self, Event evt) except -1:
@@ -212,6 +226,10 @@ cdef class ConnectProxyProtocol(Filter):
             if self.sub is None:
                 return 0
         return self.sub.on_event(evt)
+
+    cdef bint relays_bytes(self):
+        # Once the header went in, the stream passes as it is.
+        return self.sub is not None and self.sub.relays_bytes()
 
     cdef void shutdown(self):
         if self.sub is not None:

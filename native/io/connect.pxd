@@ -18,6 +18,8 @@ cdef class ConnectOptions:
 
 
 cdef tuple parse_target(object target)
+cdef bint is_balancer(object target)
+cdef object balancing_key(Context c)
 
 cdef enum ConnState:
     C_IDLE = 0
@@ -49,11 +51,17 @@ cdef class Connect(Endpoint):
     cdef Py_ssize_t write_stalled_size
     cdef object outbound                 # the OutboundInfo on_state is given
     cdef str reported_state
+    cdef object balancer                 # the algo balancer the target named, or None
+    cdef object allocation               # what it handed out for the attempt now, freed when that ends
+    cdef set tried                       # the balancer's targets that failed this stream since it last made one
+    cdef SpliceRelay relay               # the kernel relay this connection is joined to, or None
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1
     cdef int on_bytes(self, object b) except -1
     cdef void start(self)
+    cdef int pick_target(self) except -1
+    cdef void release_target(self)
     cdef void hold_pending(self, Data d)
     cdef void expect_reply(self, bint owed)
     cdef int start_early(self) except -1
@@ -62,5 +70,6 @@ cdef class Connect(Endpoint):
     cdef bint write_stalled(self, double t_now)
     cdef void report_state(self, str state, object error)
     cdef void abort_with(self, str error)
+    cdef bint relays_bytes(self)
     cdef void close(self)
     cdef void shutdown(self)

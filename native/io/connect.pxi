@@ -41,6 +41,23 @@ cdef tuple parse_target(object target):
     return (host, port)
 
 
+_LoadBalancer = None
+
+
+cdef bint is_balancer(object target):
+    # connect(algo.RoundRobinLoadBalancer([...])): a stream takes its target from the balancer, not from the script.
+    global _LoadBalancer
+    if _LoadBalancer is None:
+        from pipyx.algo import LoadBalancer as _LoadBalancer
+    return isinstance(target, _LoadBalancer)
+
+
+cdef object balancing_key(Context c):
+    # What a hashing balancer hashes: the client's address, so one client keeps to one target.
+    info = c.inbound if c is not None else None
+    return getattr(info, 'remote_address', None) if info is not None else None
+
+
 # The connected outgoing sockets, for pipyx.outbound(): one add and one discard per connection, nothing per event.
 cdef set _outbound = set()
 
@@ -193,7 +210,14 @@ cdef class Connect(Endpoint):
             self.loop.call_soon(self.fail, 'RuntimeError')
             return
         try:
-            self.address = parse_target(target)
+            if is_balancer(target):
+                self.balancer = target
+                if self.pick_target() == 0:
+                    self.state = C_CLOSED
+                    self.loop.call_soon(self.fail, 'ConnectionRefused', 'the balancer has no target')
+                    return
+            else:
+                self.address = parse_target(target)
         except Exception as e:
             self.state = C_CLOSED
             self.loop.call_soon(self.fail, 'CannotResolve', str(e))
@@ -208,7 +232,31 @@ cdef class Connect(Endpoint):
                 return
         self.task = self.loop.create_task(self._connect())
 
+    cdef int pick_target(self) except -1:
+        # The balancer's choice among the targets that have not failed this stream: 1 when there is one, 2 when all
+        # had failed and they are tried again, 0 when the balancer has none at all. The choice counts as one open
+        # stream of that target (least connections) until release_target().
+        cdef int found = 1
+        self.release_target()
+        key = balancing_key(self.pipeline.context if self.pipeline is not None else None)
+        a = self.balancer.allocate(key, self.tried)
+        if a is None and self.tried:
+            self.tried = None
+            found = 2
+            a = self.balancer.allocate(key, None)
+        if a is None:
+            return 0
+        self.allocation = a
+        self.address = parse_target(a.target)
+        return found
+
+    cdef void release_target(self):
+        if self.allocation is not None:
+            a, self.allocation = self.allocation, None
+            a.free()
+
     async def _connect(self):
+        cdef int picked
         host, port = self.address
         try:
             while True:
@@ -236,15 +284,32 @@ cdef class Connect(Endpoint):
                 if 0 <= self.opts.retry_count <= self.retries:
                     self.fail(error, detail)
                     return
-                # Retried as Pipy does: each failure is logged, and the held data waits for the next attempt.
+                # Retried as Pipy does: each failure is logged, and the held data waits for the next attempt. With a
+                # balancer the next attempt goes to another target at once; retry_delay is waited only when every
+                # target has failed this stream.
                 self.retries += 1
-                log_warning('pipyx.connect', 'connect %s:%s: %s%s, retrying (%d)' % (
-                    host, port, error, ' (%s)' % detail if detail else '', self.retries))
+                picked = 2
+                if self.balancer is not None:
+                    if self.tried is None:
+                        self.tried = set()
+                    self.tried.add(self.allocation.target)
+                    try:
+                        picked = self.pick_target()
+                    except ValueError as e:
+                        self.fail('CannotResolve', str(e))
+                        return
+                    if picked == 0:
+                        self.fail(error, detail)
+                        return
+                log_warning('pipyx.connect', 'connect %s:%s: %s%s, retrying (%d)%s' % (
+                    host, port, error, ' (%s)' % detail if detail else '', self.retries,
+                    ' with %s:%s' % self.address if picked == 1 else ''))
                 self.report_state('idle', error)
-                if self.opts.retry_delay > 0:
+                if self.opts.retry_delay > 0 and picked == 2:
                     await _asyncio.sleep(self.opts.retry_delay)
                 if self.ended:
                     return
+                host, port = self.address
         except _asyncio.CancelledError:
             self.fail('ConnectionReset')
         finally:
@@ -281,6 +346,7 @@ cdef class Connect(Endpoint):
         self.state = C_CLOSED
         self.pending = None
         self.pending_tail = None
+        self.release_target()
         if error != 'RuntimeError':           # (that one was reported with the script's line)
             log_warning('pipyx.connect', 'connect %s: %s%s' % (
                 '%s:%s' % self.address if self.address is not None else self.target, error,
@@ -329,6 +395,10 @@ cdef class Connect(Endpoint):
             else:
                 self.close()
         self.arm_timer()
+        if self.state == C_CONNECTED and isinstance(self.next, Inbound) and (<Inbound>self.next).listener.splice:
+            # Not from here: the event loop starts reading the socket after connection_made returns, which would
+            # undo the relay's pause and race it for the bytes.
+            self.loop.call_soon(self._relay_if_possible)
 
     cdef void arm_timer(self):
         cdef double t = self.opts.read_timeout
@@ -369,6 +439,8 @@ cdef class Connect(Endpoint):
 
     cdef void abort_with(self, str error):
         self.state = C_CLOSED
+        if self.relay is not None:
+            self.relay.stop()
         if self.transport is not None:
             self.transport.abort()
         self.fail(error)
@@ -392,6 +464,9 @@ cdef class Connect(Endpoint):
     def connection_lost(self, exc):
         socket_closed()
         _outbound.discard(self)
+        self.release_target()
+        if self.relay is not None:
+            self.relay.stop()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -412,13 +487,26 @@ cdef class Connect(Endpoint):
     def resume_writing(self):
         self.drained()
 
+    def _relay_if_possible(self):
+        if self.state == C_CONNECTED and self.relay is None and self.transport is not None:
+            try_splice_relay(self)
+
+    cdef bint relays_bytes(self):
+        # What reaches a connected TCP connect() goes out as it came, and what it reads comes out as it came.
+        return self.state == C_CONNECTED and self.fd >= 0
+
     cdef void close(self):
         self.state = C_CLOSED
+        if self.relay is not None:
+            self.relay.stop()
         if self.transport is not None:
             self.transport.close()
 
     cdef void shutdown(self):
         self.ended = True
+        self.release_target()
+        if self.relay is not None:
+            self.relay.stop()
         if self.state == C_CONNECTING or self.state == C_CONNECTED:
             self.report_state('closed', None)
         if self.task is not None:

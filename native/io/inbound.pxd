@@ -16,6 +16,7 @@ cdef class ListenerState:
     cdef public Py_ssize_t congestion_limit   # the send buffer's high-water mark (0: the event loop's)
     cdef public Py_ssize_t buffer_limit  # bytes waiting to be sent above which the connection is dropped (0: none)
     cdef public bint transparent         # find the original destination (SO_ORIGINAL_DST) for ctx.inbound
+    cdef public bint splice              # relay in the kernel when nothing looks at the bytes (io/relay)
     cdef public object on_close          # called as a connection goes: max_connections resumes accepting
     cdef public set connections
     cdef public bint draining
@@ -41,6 +42,7 @@ cdef class Inbound(Endpoint):
     cdef double write_stalled_since
     cdef Py_ssize_t write_stalled_size
     cdef object deadline_timer           # read_timeout and write_timeout
+    cdef SpliceRelay relay               # the kernel relay this connection is joined to, or None
 
     cdef int on_event(self, Event evt) except -1
     cdef int on_bytes(self, object b) except -1

@@ -79,6 +79,7 @@ cdef class ListenerState:
         self.draining = False
         self.loop = None
         self.on_close = None
+        self.splice = True
 
     def __call__(self):
         # The protocol factory handed to loop.create_server.
@@ -169,6 +170,8 @@ cdef class Inbound(Endpoint):
 
     def connection_lost(self, exc):
         self.closed = True
+        if self.relay is not None:
+            self.relay.stop()
         if self.stream is not None:
             socket_closed()
         self.listener.connections.discard(self)
@@ -231,6 +234,8 @@ cdef class Inbound(Endpoint):
                 self.sent_into_congestion()
         elif isinstance(evt, StreamEnd):
             self.closed = True
+            if self.relay is not None:
+                self.relay.stop()
             if (self.input_ended or (<StreamEnd>evt).error is not None or self.listener.linger_time <= 0
                     or not self.stream.input_unread()):
                 self.transport.close()
@@ -397,6 +402,8 @@ cdef class Inbound(Endpoint):
             except Exception as e:
                 report_error(e, None)
         self.closed = True
+        if self.relay is not None:
+            self.relay.stop()
         if self.transport is not None:
             self.transport.abort()
 
@@ -409,5 +416,7 @@ cdef class Inbound(Endpoint):
         if self.closed and not self.lingering:
             return
         self.closed = True
+        if self.relay is not None:
+            self.relay.stop()
         if self.transport is not None:
             self.transport.abort()

@@ -13,8 +13,10 @@ cdef class UdpListenerState:
     cdef object sweeper
     cdef double dropped_warned_at
     cdef Py_ssize_t dropped
+    cdef object empty_sender             # a socket on a dup of the port's descriptor, for empty datagrams
 
     cdef void arm_sweeper(self)
+    cdef void send_empty(self, object address) except *
 
 
 # One peer address of a UDP listener: the output of its stream, sent back to it as datagrams.
@@ -47,6 +49,11 @@ cdef class ConnectUDP(Filter):
     cdef double last_active
     cdef bint ended
     cdef public object address
+    cdef object allocation               # the target a balancer gave this stream, freed as it ends
+    cdef bytes header                    # connect_proxy_protocol's PROXY header, put in front of the first datagram
+    cdef double opened_at                # time.time() when the socket was made, for pipyx.outbound()
+    cdef Py_ssize_t bytes_in             # datagram bytes received and sent, as pipyx.outbound() reports them
+    cdef Py_ssize_t bytes_out
 
     cdef Filter clone(self)
     cdef int on_event(self, Event evt) except -1

@@ -63,7 +63,19 @@ cdef class UdpListenerState:
     def error_received(self, exc):
         pass                              # (an ICMP error about a datagram to a peer gone away: nothing to do)
 
+    cdef void send_empty(self, object address) except *:
+        # The event loop's sendto() drops an empty datagram without a word; UDP carries them (a keep-alive, an
+        # empty DNS-over-UDP probe), so they go out through a socket of our own on the same port.
+        if self.empty_sender is None:
+            sock = self.transport.get_extra_info('socket')
+            self.empty_sender = _socket.socket(sock.family, _socket.SOCK_DGRAM, 0, _os.dup(sock.fileno()))
+            self.empty_sender.setblocking(False)
+        self.empty_sender.sendto(b'', address)
+
     def connection_lost(self, exc):
+        if self.empty_sender is not None:
+            self.empty_sender.close()
+            self.empty_sender = None
         self.abort_all()
 
     cdef void arm_sweeper(self):
@@ -133,7 +145,10 @@ cdef class UdpPeer(EventTarget):
     cdef void send(self, object b):
         self.last_active = now()
         try:
-            self.listener.transport.sendto(b, self.address)
+            if len(b):
+                self.listener.transport.sendto(b, self.address)
+            else:
+                self.listener.send_empty(self.address)
         except Exception as e:
             log_warning('pipyx.udp', 'udp reply of %d bytes to %s:%s: %s' % (len(b), self.address[0],
                                                                             self.address[1], e))
@@ -203,10 +218,18 @@ cdef class ConnectUDP(Filter):
         return 0
 
     cdef void datagram(self, object b):
+        if self.header is not None:
+            b = self.header + bytes(b)
+            self.header = None
         if self.state == C_CONNECTED:
             self.last_active = now()
             try:
-                self.transport.sendto(b)
+                if len(b):
+                    self.transport.sendto(b)
+                    self.bytes_out += len(b)
+                elif c_send(self.transport.get_extra_info('socket').fileno(), NULL, 0, MSG_NOSIGNAL) < 0:
+                    # (the event loop's sendto() would drop it unsent: UDP carries empty datagrams, so do we)
+                    raise OSError(errno, 'empty datagram')
             except Exception as e:
                 log_warning('pipyx.connect', 'udp %s:%s: datagram of %d bytes not sent: %s' % (
                     self.address[0], self.address[1], len(b), e))
@@ -232,7 +255,15 @@ cdef class ConnectUDP(Filter):
         self.state = C_CONNECTING
         self.loop = _asyncio.get_event_loop()
         try:
-            self.address = parse_target(self.evaluate(self.target))
+            target = self.evaluate(self.target)
+            if is_balancer(target):
+                # One target per stream (per client address on a UDP listener), counted open until the stream ends.
+                self.allocation = target.allocate(balancing_key(self.pipeline.context if self.pipeline is not None
+                                                                else None))
+                if self.allocation is None:
+                    raise ValueError('the balancer has no target')
+                target = self.allocation.target
+            self.address = parse_target(target)
         except Exception as e:
             self.state = C_CLOSED
             self.loop.call_soon(self.fail, 'CannotResolve', str(e))
@@ -280,6 +311,8 @@ cdef class ConnectUDP(Filter):
         self.transport = transport
         self.state = C_CONNECTED
         self.last_active = now()
+        self.opened_at = _time.time()
+        _outbound.add(self)
         if self.pending:
             pending, self.pending = self.pending, None
             self.pending_size = 0
@@ -291,6 +324,7 @@ cdef class ConnectUDP(Filter):
         if self.ended:
             return
         self.last_active = now()
+        self.bytes_in += len(data)
         dispatch_begins()
         try:
             self.output(new_start(None))
@@ -309,11 +343,22 @@ cdef class ConnectUDP(Filter):
 
     def connection_lost(self, exc):
         socket_closed()
+        _outbound.discard(self)
         self.transport = None
         self.state = C_CLOSED
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+    def connection_info(self):
+        """(transport, opened_at) while the socket is open, else None: what pipyx.outbound() lists."""
+        if self.transport is None or self.opened_at == 0:
+            return None
+        return self.transport, self.opened_at
+
+    def datagram_bytes(self):
+        """(received, sent): the bytes of the datagrams so far (UDP has no kernel count to ask)."""
+        return self.bytes_in, self.bytes_out
 
     cdef void arm_timer(self):
         cdef double t = self.opts.idle_timeout
@@ -332,6 +377,9 @@ cdef class ConnectUDP(Filter):
     cdef void close(self):
         self.state = C_CLOSED
         self.pending = None
+        if self.allocation is not None:
+            a, self.allocation = self.allocation, None
+            a.free()
         if self.task is not None:
             if self.task is not _asyncio.current_task():
                 self.task.cancel()

@@ -183,3 +183,31 @@ pipy().listen('127.0.0.1:%d', protocol='udp').replace_message(lambda m: Message(
     wait_for(lambda: 'listening' in p.log(), 10.0, 'pipyx to listen')
     assert ask(port, b'?', 2.0) == b'0'
     no_traceback(p.log())
+
+
+def test_pipyx_outbound_lists_udp_sockets_with_their_bytes(run_pipyx, processes):
+    up = start_peer(processes, 'echo')
+    port, listing_port = udp_port(), udp_port()
+    p = run_pipyx('''
+from pipyx import pipy, Message, outbound
+def listing(m):
+    return Message(' '.join('%%s:%%s:%%s:%%s' %% (c.protocol, c.remote_port, c.bytes_in, c.bytes_out)
+                            for c in outbound()))
+pipy().listen('127.0.0.1:%d', protocol='udp').connect('127.0.0.1:%d', protocol='udp')
+pipy().listen('127.0.0.1:%d', protocol='udp').replace_message(listing)
+''' % (port, up, listing_port), args=FAST_STOP)
+    wait_udp(port, data=b'hello')                              # 5 bytes out, 5 back: the echo
+    entries = ask(listing_port, b'?', 2.0).decode().split()
+    assert entries and all(e == 'udp:%d:5:5' % up for e in entries), entries
+    no_traceback(p.log())
+
+
+def test_empty_datagrams_pass_both_ways(run_pipyx, processes):
+    # The event loop would drop an empty send without a word: pipyx sends them itself, to the upstream and back.
+    port, p = relay(run_pipyx, processes)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2)
+        s.sendto(b'', ('127.0.0.1', port))
+        assert s.recvfrom(100)[0] == b''
+        s.sendto(b'after', ('127.0.0.1', port))
+        assert s.recvfrom(100)[0] == b'after'
